@@ -1,0 +1,44 @@
+"""Checks: logic checks in ``checks/<category>/``, signatures in ``checks/signatures/``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+_loaded = False
+_CATEGORY_PACKAGES = (
+    "misconfiguration",
+    "data_exposure",
+    "encryption",
+    "authentication",
+    "input_validation",
+    "inventory",
+    "unsafe_consumption",
+    "property_authorization",
+    "bola",
+    "bfla",
+    "rate_limiting",
+    "ssrf",
+    "llm",
+)
+
+
+def load_checks() -> None:
+    """Import every check module once; the registry validates each at import."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from apigrade.checks.signature import register_signatures
+
+    for pkg_name in _CATEGORY_PACKAGES:
+        try:
+            pkg = importlib.import_module(f"apigrade.checks.{pkg_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"apigrade.checks.{pkg_name}":
+                continue
+            raise
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    register_signatures(Path(__file__).parent / "signatures")

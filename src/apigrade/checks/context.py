@@ -1,0 +1,158 @@
+"""What a check sees: the target, discovered endpoints, probes through the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from apigrade.engine.http import Exchange, Probe
+from apigrade.engine.target import Target
+from apigrade.model import Confidence, Severity
+
+if TYPE_CHECKING:
+    from apigrade.discovery.model import Endpoint
+    from apigrade.engine.baseline import SoftNotFound
+    from apigrade.engine.client import Engine
+
+
+@dataclass
+class Hit:
+    """A check's report of one problem; the scanner turns it into a Finding.
+
+    Anything left ``None`` comes from the check's declared metadata.
+    """
+
+    url: str
+    evidence: str = ""
+    method: str = "GET"
+    parameter: str | None = None
+    severity: Severity | None = None
+    confidence: Confidence | None = None
+    title: str | None = None
+    description: str | None = None
+    remediation: str | None = None
+    check: str | None = None  # report under another registered finding kind
+
+
+@dataclass
+class KnowledgeBase:
+    """Facts checks share within one scan (phase 1 writes, phase 2 reads)."""
+
+    secret_keys: list[tuple[str, str]] = field(default_factory=list)  # (key, where found)
+    tokens: list[tuple[str, str]] = field(default_factory=list)  # (token, where seen)
+    words: set[str] = field(default_factory=set)  # harvested from the target
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScanState:
+    """Everything shared by all checks of a scan."""
+
+    target: Target
+    engine: Engine
+    baseline: SoftNotFound
+    active: bool = False
+    endpoints: list[Endpoint] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)
+    server: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    kb: KnowledgeBase = field(default_factory=KnowledgeBase)
+    wordlist: str | None = None
+
+
+class CheckContext:
+    """The one object a check gets: ask for probes, read state, report hits."""
+
+    def __init__(self, state: ScanState, check_id: str, sink: Callable[[str, Hit], None]):
+        self._state = state
+        self.check_id = check_id
+        self._sink = sink
+
+    # -- state -------------------------------------------------------------
+    @property
+    def target(self) -> Target:
+        return self._state.target
+
+    @property
+    def active(self) -> bool:
+        """True when ``--active`` allows state-changing probes."""
+        return self._state.active
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return self._state.endpoints
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Every exchange of the scan so far."""
+        return self._state.exchanges
+
+    @property
+    def frameworks(self) -> list[str]:
+        return self._state.frameworks
+
+    @property
+    def server(self) -> str | None:
+        return self._state.server
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return self._state.versions
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._state.kb
+
+    @property
+    def wordlist(self) -> str | None:
+        return self._state.wordlist
+
+    @property
+    def budget_left(self) -> int:
+        return self._state.engine.budget_left
+
+    # -- I/O through the engine ---------------------------------------------
+    async def send(self, probe: Probe) -> Exchange | None:
+        """Send one probe; None when it failed, was out of scope or over budget."""
+        return await self._state.engine.send(probe)
+
+    async def get(
+        self,
+        path: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        raw: bool = False,
+        method: str = "GET",
+        follow_redirects: bool = True,
+    ) -> Exchange | None:
+        """GET a path on the target ("/x?y=1") or an absolute in-scope URL.
+
+        With ``raw=True`` the path goes onto the request line byte for byte.
+        """
+        if path.startswith(("http://", "https://")):
+            url, raw_target = path, None
+        else:
+            url = self.target.url_for(path if path.startswith("/") else "/" + path)
+            raw_target = path if raw else None
+            if raw:
+                url = self.target.origin + "/"
+        return await self.send(
+            Probe(
+                url=url,
+                method=method,
+                headers=tuple(headers),
+                raw_target=raw_target,
+                follow_redirects=follow_redirects,
+            )
+        )
+
+    async def is_soft404(self, exchange: Exchange) -> bool:
+        """True when the response looks like what the target says for any missing path."""
+        return await self._state.baseline.is_soft404(exchange)
+
+    # -- output -------------------------------------------------------------
+    def report(self, hit: Hit) -> None:
+        """Record a finding for this check (or for ``hit.check``)."""
+        self._sink(hit.check or self.check_id, hit)

@@ -1,0 +1,197 @@
+"""Declarative signature checks: paths plus matchers, kept as TOML data files."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apigrade.checks.context import CheckContext, Hit
+from apigrade.checks.registry import REGISTRY, Check, CheckMeta, RegistryError
+from apigrade.engine.http import Exchange
+from apigrade.redact import mask
+
+META_KEYS = (
+    "id", "title", "category", "severity", "confidence", "cwe", "owasp",
+    "description", "remediation", "references",
+)  # fmt: skip
+_KV = re.compile(r"(?m)^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*[=:]\s*)(['\"]?)([^\r\n'\"]+)")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One test on a response; ``negative`` inverts it."""
+
+    type: str  # status | word | regex | header | size | binary
+    values: tuple[Any, ...]
+    part: str = "body"  # body | header | all
+    condition: str = "or"
+    negative: bool = False
+    case_insensitive: bool = False
+
+    def _haystack(self, ex: Exchange) -> str:
+        headers = "\n".join(f"{k}: {v}" for k, v in ex.response.headers)
+        if self.part == "header":
+            return headers
+        if self.part == "all":
+            return headers + "\n\n" + ex.text
+        return ex.text
+
+    def _test(self, ex: Exchange) -> bool:
+        if self.type == "status":
+            results = [ex.status == v for v in self.values]
+        elif self.type == "size":
+            results = [len(ex.response.body) >= v for v in self.values]
+        elif self.type == "binary":
+            results = [ex.response.body.startswith(bytes.fromhex(v)) for v in self.values]
+        elif self.type == "word":
+            hay = self._haystack(ex)
+            if self.case_insensitive:
+                hay = hay.lower()
+                results = [str(v).lower() in hay for v in self.values]
+            else:
+                results = [str(v) in hay for v in self.values]
+        elif self.type == "regex":
+            hay = self._haystack(ex)
+            flags = re.I if self.case_insensitive else 0
+            results = [re.search(v, hay, flags) is not None for v in self.values]
+        elif self.type == "header":
+            # values are "Name: regex"
+            results = []
+            for v in self.values:
+                name, _, pattern = str(v).partition(":")
+                got = ex.response.header_all(name.strip())
+                results.append(any(re.search(pattern.strip(), g, re.I) for g in got))
+        else:  # pragma: no cover - rejected at load
+            raise ValueError(self.type)
+        ok = all(results) if self.condition == "and" else any(results)
+        return ok != self.negative
+
+    def matches(self, ex: Exchange) -> bool:
+        return self._test(ex)
+
+
+@dataclass(frozen=True)
+class Signature:
+    meta: CheckMeta
+    paths: tuple[str, ...]
+    matchers: tuple[Matcher, ...]
+    condition: str = "and"
+    method: str = "GET"
+    raw: bool = False
+    soft404: bool = True
+    stop_at_first: bool = False
+    extract: tuple[str, ...] = ()
+    evidence_mask: str | None = None  # "kv": mask values of key=value lines
+    requires: tuple[str, ...] = field(default=())  # frameworks; empty = always
+
+    def matches(self, ex: Exchange) -> bool:
+        results = (m.matches(ex) for m in self.matchers)
+        return all(results) if self.condition == "and" else any(results)
+
+    def evidence(self, ex: Exchange) -> str:
+        text = ex.text
+        for pattern in self.extract:
+            m = re.search(pattern, text)
+            if m:
+                text = m.group(1) if m.groups() else m.group(0)
+                break
+        else:
+            text = text[:400]
+        if self.evidence_mask == "kv":
+            text = _KV.sub(lambda m: m.group(1) + m.group(2) + mask(m.group(3).strip()), text)
+        return f"HTTP {ex.status}, {len(ex.response.body)} bytes: {text[:400]}"
+
+
+async def run_signature(sig: Signature, ctx: CheckContext) -> None:
+    """Probe each path, keep those that match and differ from the soft-404 answer."""
+    if sig.requires and not set(sig.requires) & set(ctx.frameworks):
+        return
+
+    async def one(path: str) -> tuple[str, Exchange | None]:
+        ex = await ctx.get(path, raw=sig.raw, method=sig.method, follow_redirects=False)
+        if ex is None or not sig.matches(ex):
+            return path, None
+        if sig.soft404 and await ctx.is_soft404(ex):
+            return path, None
+        return path, ex
+
+    results = await asyncio.gather(*(one(p) for p in sig.paths))
+    for _path, ex in results:
+        if ex is None:
+            continue
+        ctx.report(Hit(url=ex.url, method=sig.method, evidence=sig.evidence(ex)))
+        if sig.stop_at_first:
+            break
+
+
+def _matcher(spec: dict[str, Any], where: str) -> Matcher:
+    kind = spec.get("type")
+    key = {"status": "status", "word": "words", "regex": "regex", "header": "headers",
+           "size": "size", "binary": "binary"}.get(str(kind))  # fmt: skip
+    if key is None or key not in spec:
+        raise RegistryError(f"{where}: matcher needs a known type and its '{key or 'values'}'")
+    values = spec[key]
+    if not isinstance(values, list):
+        values = [values]
+    if kind == "regex":
+        for v in values:
+            re.compile(v)
+    return Matcher(
+        type=str(kind),
+        values=tuple(values),
+        part=spec.get("part", "body"),
+        condition=spec.get("condition", "or"),
+        negative=bool(spec.get("negative", False)),
+        case_insensitive=bool(spec.get("case_insensitive", False)),
+    )
+
+
+def load_file(path: Path) -> list[Signature]:
+    """Parse one signature file; raise RegistryError on anything malformed."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{path.name}: {exc}") from None
+    sigs = []
+    for i, entry in enumerate(data.get("check", [])):
+        where = f"{path.name} check #{i + 1}"
+        try:
+            meta = CheckMeta(**{k: entry[k] for k in META_KEYS if k in entry})
+        except TypeError as exc:
+            raise RegistryError(f"{where}: {exc}") from None
+        if not entry.get("paths") or not entry.get("matchers"):
+            raise RegistryError(f"{where}: needs paths and matchers")
+        sigs.append(
+            Signature(
+                meta=meta,
+                paths=tuple(entry["paths"]),
+                matchers=tuple(_matcher(m, where) for m in entry["matchers"]),
+                condition=entry.get("matchers_condition", "and"),
+                method=entry.get("method", "GET"),
+                raw=bool(entry.get("raw", False)),
+                soft404=bool(entry.get("soft404", True)),
+                stop_at_first=bool(entry.get("stop_at_first", False)),
+                extract=tuple(entry.get("extract", ())),
+                evidence_mask=entry.get("evidence_mask"),
+                requires=tuple(entry.get("requires", ())),
+            )
+        )
+    return sigs
+
+
+def register_signatures(directory: Path) -> int:
+    """Register every signature in ``directory/*.toml`` as an active check."""
+    count = 0
+    for path in sorted(directory.glob("*.toml")):
+        for sig in load_file(path):
+
+            async def fn(ctx: CheckContext, _sig: Signature = sig) -> None:
+                await run_signature(_sig, ctx)
+
+            REGISTRY.add(Check(meta=sig.meta, kind="active", fn=fn))
+            count += 1
+    return count

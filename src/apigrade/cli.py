@@ -1,0 +1,269 @@
+"""The command line: ``apigrade scan URL`` and friends (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from apigrade import __version__
+from apigrade.errors import ApigradeError, UsageError
+from apigrade.model import ScanReport, Severity
+from apigrade.report import FORMATS, renderer
+from apigrade.report.escape import one_line
+
+app = typer.Typer(
+    name="apigrade",
+    help="Black-box security scanner for web APIs, best at Flask and Werkzeug.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False)
+
+FormatOpt = Annotated[str, typer.Option("-f", "--format", help="|".join(FORMATS))]
+
+
+def _parse_header(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \r\n\t"):
+        raise UsageError(f"bad header {raw!r}: expected 'Name: value'")
+    if "\r" in value or "\n" in value:
+        raise UsageError("bad header: line breaks are not allowed in values")
+    return name.strip(), value.strip()
+
+
+def _severity(value: str | None) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity(value.lower())
+    except ValueError:
+        raise UsageError(
+            f"bad --fail-on {value!r}: one of {', '.join(s.value for s in Severity)}"
+        ) from None
+
+
+def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -> int:
+    """Exit code for the CI gates: 1 when a gate fails, else 0."""
+    if fail_under is not None and report.score < fail_under:
+        return 1
+    if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in report.findings):
+        return 1
+    return 0
+
+
+def _emit(report: ScanReport, fmt: str, output: Path | None) -> None:
+    if fmt == "text" and output is None:
+        from apigrade.report.text import render_text
+
+        color = sys.stdout.isatty()
+        sys.stdout.write(render_text(report, color=color, width=_width()))
+        return
+    render = renderer(fmt)
+    if render is None:
+        raise UsageError(f"format {fmt!r} is not available in this version")
+    text = render(report)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(
+        f"apigrade: grade {report.grade}, score {report.score}/100, "
+        f"{len(report.findings)} findings, report written to {one_line(str(output))}",
+        markup=False,
+    )
+
+
+def _width() -> int:
+    try:
+        import shutil
+
+        return max(80, min(140, shutil.get_terminal_size((100, 24)).columns))
+    except OSError:
+        return 100
+
+
+def _run_with_progress(coro_factory):  # type: ignore[no-untyped-def]
+    """Run a scan with a live progress bar on a terminal, plain lines otherwise."""
+    if err.is_terminal:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("[bold]scanning"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} checks"),
+            TextColumn("{task.fields[requests]} requests"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("scan", total=None, requests=0)
+
+            def progress(label: str, done: int, total: int, requests: int) -> None:
+                bar.update(task, completed=done, total=total, requests=requests)
+
+            return asyncio.run(coro_factory(progress))
+    last = [-1]
+
+    def plain(label: str, done: int, total: int, requests: int) -> None:
+        pct = done * 100 // max(total, 1)
+        if pct // 25 != last[0] // 25 or done == total:
+            last[0] = pct
+            print(f"apigrade: {done}/{total} checks, {requests} requests", file=sys.stderr)
+
+    return asyncio.run(coro_factory(plain))
+
+
+@app.command()
+def scan(
+    url: Annotated[str, typer.Argument(help="Base URL of the target")],
+    format: FormatOpt = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    header: Annotated[list[str] | None, typer.Option("-H", "--header")] = None,
+    cookie: Annotated[str | None, typer.Option("-b", "--cookie")] = None,
+    insecure: Annotated[bool, typer.Option("-k", "--insecure")] = False,
+    spec: Annotated[str | None, typer.Option("--spec")] = None,
+    active: Annotated[bool, typer.Option("--active")] = False,
+    wordlist: Annotated[Path | None, typer.Option("--wordlist")] = None,
+    max_requests: Annotated[int, typer.Option("--max-requests", min=1)] = 800,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256)] = 10,
+    rate: Annotated[float | None, typer.Option("--rate", min=0.1)] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1)] = 10.0,
+    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on")] = None,
+) -> None:
+    """Scan a running API or web app."""
+    from apigrade.engine.scanner import ScanOptions, run_scan
+
+    if format not in FORMATS:
+        raise UsageError(f"bad --format {format!r}: one of {', '.join(FORMATS)}")
+    if format not in ("text", "json"):
+        raise UsageError(f"format {format!r} is not available in this version")
+    severity = _severity(fail_on)
+    if wordlist is not None and not wordlist.is_file():
+        raise UsageError(f"cannot read wordlist {str(wordlist)!r}")
+    options = ScanOptions(
+        headers=[_parse_header(h) for h in header or []],
+        cookie=cookie,
+        insecure=insecure,
+        spec=spec,
+        active=active,
+        wordlist=str(wordlist) if wordlist else None,
+        max_requests=max_requests,
+        concurrency=concurrency,
+        rate=rate,
+        timeout=timeout,
+    )
+    report = _run_with_progress(lambda progress: run_scan(url, options, progress=progress))
+    _emit(report, format, output)
+    raise typer.Exit(gate(report, fail_under, severity))
+
+
+@app.command()
+def checks(format: FormatOpt = "text") -> None:
+    """List every check with its category, severity, CWE and OWASP id."""
+    from apigrade.checks import load_checks
+    from apigrade.checks.registry import REGISTRY
+
+    load_checks()
+    metas = REGISTRY.metas()
+    if format == "json":
+        rows = [
+            {
+                "id": m.id,
+                "title": m.title,
+                "category": m.category.value,
+                "severity": m.severity.value,
+                "confidence": m.confidence.value,
+                "cwe": m.cwe,
+                "owasp": m.owasp,
+            }
+            for m in metas
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if format != "text":
+        raise UsageError("checks: --format is text or json")
+    from rich.table import Table
+
+    table = Table(title=f"{len(metas)} checks")
+    for col in ("id", "category", "severity", "CWE", "OWASP", "title"):
+        table.add_column(col)
+    for m in metas:
+        table.add_row(m.id, m.category.value, m.severity.value, str(m.cwe), m.owasp, m.title)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the JSON report."""
+    from apigrade.report.json import json_schema
+
+    sys.stdout.write(json_schema())
+
+
+@app.command()
+def demo(
+    format: FormatOpt = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Start the bundled, deliberately misconfigured Flask app on 127.0.0.1 and scan it."""
+    from apigrade.demo.server import serve_demo
+    from apigrade.engine.scanner import ScanOptions, run_scan
+
+    if format not in ("text", "json"):
+        raise UsageError(f"format {format!r} is not available in this version")
+    with serve_demo() as url:
+        err.print(f"apigrade: demo target running at {url}", markup=False)
+        report = _run_with_progress(
+            lambda progress: run_scan(url, ScanOptions(), progress=progress)
+        )
+    _emit(report, format, output)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version")] = False,
+) -> None:
+    if version:
+        print(f"apigrade {__version__}")
+        raise typer.Exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one clear line per error, contract exit codes."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="apigrade")
+    except click.exceptions.UsageError as exc:
+        print(f"apigrade: error: {one_line(exc.format_message())}", file=sys.stderr)
+        return 2
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("apigrade: interrupted", file=sys.stderr)
+        return 130
+    except ApigradeError as exc:
+        print(f"apigrade: error: {one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.ClickException as exc:
+        print(f"apigrade: error: {one_line(exc.format_message())}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the user's screen
+        print(f"apigrade: internal error: {one_line(repr(exc))}", file=sys.stderr)
+        return 2
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The bundled demo target: a deliberately misconfigured Flask app."""

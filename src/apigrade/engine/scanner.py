@@ -1,0 +1,236 @@
+"""The scan: reachability, discovery, fingerprint, checks in phases, score."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from apigrade import __version__
+from apigrade.checks import load_checks
+from apigrade.checks.context import CheckContext, Hit, ScanState
+from apigrade.checks.registry import REGISTRY, Check
+from apigrade.engine.baseline import SoftNotFound
+from apigrade.engine.client import Engine, EngineConfig
+from apigrade.engine.discover import Discoverer
+from apigrade.engine.http import Exchange
+from apigrade.engine.target import Target
+from apigrade.engine.transports import transport_for
+from apigrade.errors import TargetError, UsageError
+from apigrade.fingerprint import FpInput, fingerprint
+from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
+from apigrade.redact import Redactor
+from apigrade.scoring import score_report
+
+Progress = Callable[[str, int, int, int], None]
+IN_PROCESS_URL = "http://testserver/"
+
+
+@dataclass
+class ScanOptions:
+    """Every scan option of the contract's command line."""
+
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookie: str | None = None
+    insecure: bool = False
+    spec: str | None = None
+    active: bool = False
+    wordlist: str | None = None
+    max_requests: int = 800
+    concurrency: int = 10
+    rate: float | None = None
+    timeout: float = 10.0
+    only: list[str] | None = None  # check ids to run (all when None)
+
+
+class Scan:
+    """One scan of one target. Use :func:`run_scan`."""
+
+    def __init__(
+        self,
+        target: Target,
+        options: ScanOptions,
+        transport: httpx.AsyncBaseTransport | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        load_checks()
+        self.target = target
+        self.options = options
+        self.progress = progress
+        self.findings: dict[str, Finding] = {}
+        self.errors: list[str] = []
+        self.redactor = Redactor.for_options(options.headers, options.cookie)
+        config = EngineConfig(
+            concurrency=options.concurrency,
+            rate=options.rate,
+            timeout=options.timeout,
+            max_requests=options.max_requests,
+            headers=tuple(options.headers),
+            cookie=options.cookie,
+            verify_tls=not options.insecure,
+            active=options.active,
+        )
+        self.engine = Engine(target, config, transport=transport, on_exchange=self._on_exchange)
+        self.state = ScanState(
+            target=target,
+            engine=self.engine,
+            baseline=SoftNotFound(target.origin, self.engine.send),
+            active=options.active,
+            wordlist=options.wordlist,
+        )
+        checks = REGISTRY.checks()
+        if options.only is not None:
+            checks = [c for c in checks if c.id in set(options.only)]
+        self.passive = [c for c in checks if c.kind == "passive"]
+        self.active_checks = [c for c in checks if c.kind == "active"]
+        self._done = 0
+        self._total = len(self.active_checks) + 1
+
+    # -- findings -------------------------------------------------------------
+    def _sink(self, check_id: str, hit: Hit) -> None:
+        meta = REGISTRY.meta(check_id)
+        fid = finding_id(check_id, hit.url, hit.parameter)
+        if fid in self.findings:
+            return
+        red = self.redactor
+        self.findings[fid] = Finding(
+            id=fid,
+            check_id=check_id,
+            title=hit.title or meta.title,
+            severity=hit.severity or meta.severity,
+            confidence=hit.confidence or meta.confidence,
+            category=meta.category,
+            owasp=meta.owasp,
+            cwe=meta.cwe,
+            url=red.text(hit.url),
+            method=hit.method.upper(),
+            parameter=hit.parameter,
+            evidence=red.text(hit.evidence)[:2000],
+            description=hit.description or meta.description,
+            remediation=hit.remediation or meta.remediation,
+        )
+
+    def _ctx(self, check: Check) -> CheckContext:
+        return CheckContext(self.state, check.id, self._sink)
+
+    def _on_exchange(self, exchange: Exchange) -> None:
+        self.state.exchanges.append(exchange)
+        for check in self.passive:
+            try:
+                for hit in check.fn(exchange, self._ctx(check)):
+                    self._sink(hit.check or check.id, hit)
+            except Exception as exc:  # noqa: BLE001 - a broken check never ends a scan
+                self.errors.append(f"check {check.id} failed: {exc!r}"[:300])
+
+    def _tick(self, label: str) -> None:
+        self._done += 1
+        if self.progress is not None:
+            self.progress(label, self._done, self._total, self.engine.requests_sent)
+
+    async def _run_check(self, check: Check) -> None:
+        try:
+            await check.fn(self._ctx(check))
+        except Exception as exc:  # noqa: BLE001 - a broken check never ends a scan
+            self.errors.append(f"check {check.id} failed: {exc!r}"[:300])
+        finally:
+            self._tick(check.id)
+
+    # -- the scan -------------------------------------------------------------
+    async def run(self) -> ScanReport:
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        async with self.engine:
+            await self._reach()
+            await Discoverer(self.state, self.options.spec).run()
+            self._fingerprint()
+            self._tick("discovery")
+            for phase in sorted({c.phase for c in self.active_checks}):
+                batch = [c for c in self.active_checks if c.phase == phase]
+                await asyncio.gather(*(self._run_check(c) for c in batch))
+            self._fingerprint()
+        return self._report(started, time.monotonic() - t0)
+
+    async def _reach(self) -> None:
+        try:
+            ex = await self.engine.check_reachable()
+        except httpx.ConnectError as exc:
+            cause = exc.__context__ or exc.__cause__
+            if isinstance(cause, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
+                raise TargetError(f"TLS failure with {self.target.origin}: {exc}") from None
+            raise TargetError(f"cannot connect to {self.target.origin}: {exc or 'refused'}") from None
+        except (httpx.TimeoutException, TimeoutError):
+            raise TargetError(f"{self.target.origin} did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(f"cannot scan {self.target.origin}: {exc!r}") from None
+        if ex is None:
+            raise TargetError(f"{self.target.url} is out of scope or over budget")
+
+    def _fingerprint(self) -> None:
+        result = fingerprint(
+            FpInput(
+                status=ex.status,
+                headers=ex.response.headers,
+                body=ex.text[:20000],
+                cookies=[c.name for c in ex.response.cookies],
+            )
+            for ex in self.state.exchanges[:200]
+        )
+        self.state.server = result.server
+        self.state.frameworks = list(result.frameworks)
+        self.state.versions = dict(result.versions)
+
+    def _report(self, started: datetime, duration: float) -> ScanReport:
+        sev_order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+        findings = sorted(
+            self.findings.values(), key=lambda f: (sev_order[f.severity], f.check_id, f.url)
+        )
+        score, grade, per = score_report(findings)
+        errors = [self.redactor.text(e) for e in self.errors + self.engine.stats.errors[:50]]
+        return ScanReport(
+            tool=ToolInfo(version=__version__),
+            target=self.redactor.text(self.target.url),
+            started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            duration_s=round(duration, 3),
+            requests_sent=self.engine.requests_sent,
+            score=score,
+            grade=grade,
+            categories=per,
+            fingerprint=Fingerprint(server=self.state.server, frameworks=self.state.frameworks),
+            findings=findings,
+            errors=errors,
+        )
+
+
+async def run_scan(
+    target: Any,
+    options: ScanOptions | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+    base_url: str = IN_PROCESS_URL,
+) -> ScanReport:
+    """Scan a URL, or an app object in-process (WSGI or ASGI) at ``base_url``."""
+    options = options or ScanOptions()
+    if isinstance(target, str):
+        tgt = Target.parse(target)
+    elif callable(target):
+        tgt = Target.parse(base_url)
+        transport = transport or transport_for(target)
+    else:
+        raise UsageError("scan target must be a URL or a WSGI/ASGI app")
+    return await Scan(tgt, options, transport, progress).run()
+
+
+def scan_sync(target: Any, **options: Any) -> ScanReport:
+    """Blocking :func:`run_scan` for scripts and tests."""
+    transport = options.pop("transport", None)
+    base_url = options.pop("base_url", IN_PROCESS_URL)
+    return asyncio.run(
+        run_scan(target, ScanOptions(**options), transport=transport, base_url=base_url)
+    )

@@ -1,0 +1,53 @@
+"""Shared fixtures: serve a real app on 127.0.0.1, scan in-process and over a socket."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from apigrade.demo.server import serve_wsgi
+from apigrade.model import Finding, ScanReport
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., str]]:
+    """``url = serve(app)``: the app on a free loopback port, stopped after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def _serve(app: Any, **kw: Any) -> str:
+            return stack.enter_context(serve_wsgi(app, **kw))
+
+        yield _serve
+
+
+def scan_app(app: Any, **options: Any) -> ScanReport:
+    """Scan an app object in-process (no socket)."""
+    from apigrade.engine.scanner import scan_sync
+
+    return scan_sync(app, **options)
+
+
+def scan_url(url: str, **options: Any) -> ScanReport:
+    """Scan a URL over a real socket."""
+    from apigrade.engine.scanner import scan_sync
+
+    return scan_sync(url, **options)
+
+
+def by_check(report: ScanReport, check_id: str) -> list[Finding]:
+    """The findings of one check."""
+    return [f for f in report.findings if f.check_id == check_id]
+
+
+@pytest.fixture
+def scan_both(serve: Callable[..., str]) -> Callable[..., tuple[ScanReport, ScanReport]]:
+    """``inproc, sock = scan_both(app, only=[...])``: the same app both ways."""
+
+    def _both(app: Any, **options: Any) -> tuple[ScanReport, ScanReport]:
+        url = serve(app)
+        return scan_app(app, **options), scan_url(url, **options)
+
+    return _both
