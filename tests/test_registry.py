@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from apigrade.checks import load_checks
-from apigrade.checks.registry import REGISTRY, CheckMeta, Registry, RegistryError, Check
+from apigrade.checks.registry import REGISTRY, Check, CheckMeta, Registry, RegistryError
 from apigrade.checks.signature import load_file
 from apigrade.model import CATEGORY_OWASP, Category
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -17,6 +18,8 @@ from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport, Severity
 from apigrade.report import FORMATS, renderer
 from apigrade.report.escape import one_line
+
+Progress = Callable[[str, int, int, int], None]
 
 app = typer.Typer(
     name="apigrade",
@@ -94,7 +97,7 @@ def _width() -> int:
         return 100
 
 
-def _run_with_progress(coro_factory):  # type: ignore[no-untyped-def]
+def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, ScanReport]]) -> ScanReport:
     """Run a scan with a live progress bar on a terminal, plain lines otherwise."""
     if err.is_terminal:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -42,5 +43,11 @@ def serve_demo() -> Iterator[str]:
     """The misconfigured demo app, debugger included, on a free loopback port."""
     from apigrade.demo.app import create_debug_app
 
-    with serve_wsgi(create_debug_app()) as url:
+    debug_app = create_debug_app()
+
+    def quiet(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.errors"] = io.StringIO()  # the debugger logs each traceback there
+        return debug_app(environ, start_response)
+
+    with serve_wsgi(quiet) as url:
         yield url

@@ -136,6 +136,10 @@ class Engine:
         """Fetch the target URL once; raise the transport error when it is down."""
         probe = Probe(url=self.target.url)
         exchange = await self._send_following(probe)
+        if exchange is None:
+            from apigrade.errors import TargetError
+
+            raise TargetError(f"{self.target.url} is out of scope or over budget")
         self._cache[probe.key()] = fut = asyncio.get_running_loop().create_future()
         fut.set_result(exchange)
         return exchange

@@ -6,12 +6,16 @@ import asyncio
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
+import httpx
+
 from apigrade.checks.context import ScanState
 from apigrade.discovery.html import endpoint_from_url, extract_links, extract_urls_from_script
 from apigrade.discovery.model import Endpoint
 from apigrade.discovery.openapi import OPENAPI_PATHS, parse_spec
 from apigrade.discovery.robots import parse_robots
 from apigrade.discovery.sitemap import parse_sitemap
+from apigrade.engine.body import read_capped
+from apigrade.engine.client import EngineConfig
 from apigrade.engine.http import Exchange, Probe
 from apigrade.errors import UsageError
 
@@ -28,6 +32,23 @@ def load_spec_text(spec: str) -> str | None:
         return Path(spec).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read spec {spec!r}: {exc.strerror or exc}") from None
+
+
+async def fetch_named_spec(url: str, config: EngineConfig) -> str:
+    """Fetch a spec from a host the user named (``--spec URL``): one GET, capped, no redirects."""
+    try:
+        async with httpx.AsyncClient(
+            timeout=config.timeout, verify=config.verify_tls, follow_redirects=False
+        ) as client:
+            async with client.stream("GET", url) as resp:
+                body = await read_capped(
+                    resp.aiter_raw(), resp.headers.get("content-encoding"), config.body_cap
+                )
+                if resp.status_code != 200:
+                    raise UsageError(f"cannot fetch spec {url!r}: HTTP {resp.status_code}")
+    except httpx.HTTPError as exc:
+        raise UsageError(f"cannot fetch spec {url!r}: {exc!r}") from None
+    return body.data.decode("utf-8", "replace")
 
 
 class Discoverer:
@@ -74,7 +95,7 @@ class Discoverer:
                 batch.append(url)
             results = await asyncio.gather(*(self._fetch(u) for u in batch))
             frontier = []
-            for url, ex in zip(batch, results, strict=True):
+            for ex in results:
                 if ex is None or ex.status >= 400:
                     continue
                 self._add(endpoint_from_url(ex.url, "crawl"))
@@ -121,6 +142,15 @@ class Discoverer:
         target = self.state.target
         if self.spec_text is not None:
             parsed = parse_spec(self.spec_text, target.url)
+            if parsed is None:
+                raise UsageError(f"{self.spec!r} is not an OpenAPI 3 or Swagger 2 document")
+            self.spec_found = self.spec
+            for ep in parsed.endpoints:
+                self._add(ep)
+            return
+        if self.spec and not self._in_scope(self.spec):
+            text = await fetch_named_spec(self.spec, self.state.engine.config)
+            parsed = parse_spec(text, target.url)
             if parsed is None:
                 raise UsageError(f"{self.spec!r} is not an OpenAPI 3 or Swagger 2 document")
             self.spec_found = self.spec

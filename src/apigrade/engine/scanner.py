@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from apigrade.fingerprint import FpInput, fingerprint
 
 from apigrade import __version__
 from apigrade.checks import load_checks
@@ -23,7 +24,6 @@ from apigrade.engine.http import Exchange
 from apigrade.engine.target import Target
 from apigrade.engine.transports import transport_for
 from apigrade.errors import TargetError, UsageError
-from apigrade.fingerprint import FpInput, fingerprint
 from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
 from apigrade.redact import Redactor
 from apigrade.scoring import score_report

@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import io
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -33,6 +33,17 @@ def is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(app)
 
 
+class _Body(httpx.AsyncByteStream):
+    """A finished body handed back as a stream, so the engine reads it like a socket's."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._data:
+            yield self._data
+
+
 class WSGIAppTransport(httpx.AsyncBaseTransport):
     """Run a WSGI app (Flask) in a worker thread, with an environ like Werkzeug's server's."""
 
@@ -43,7 +54,7 @@ class WSGIAppTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         status, headers, content = await asyncio.to_thread(self._call, request, body)
-        return httpx.Response(status, headers=headers, content=content)
+        return httpx.Response(status, headers=headers, stream=_Body(content))
 
     def _environ(self, request: httpx.Request, body: bytes) -> dict[str, Any]:
         target = _target(request)
@@ -80,7 +91,7 @@ class WSGIAppTransport(httpx.AsyncBaseTransport):
 
     def _call(
         self, request: httpx.Request, body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         captured: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
@@ -99,7 +110,11 @@ class WSGIAppTransport(httpx.AsyncBaseTransport):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        headers = [
+            (k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+            for k, v in captured.get("headers", [])
+            if k.lower() != "content-length"
+        ]
         return captured.get("status", 500), headers, bytes(out[:APP_BODY_CAP])
 
 
@@ -158,9 +173,8 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
             await self.app(scope, receive, send)
         finally:
             done.set()
-        hdrs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-        hdrs = [(k, v) for k, v in hdrs if k.lower() != "content-length"]
-        return httpx.Response(status, headers=hdrs, content=bytes(out[:APP_BODY_CAP]))
+        hdrs = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        return httpx.Response(status, headers=hdrs, stream=_Body(bytes(out[:APP_BODY_CAP])))
 
 
 def transport_for(app: Any) -> httpx.AsyncBaseTransport:
