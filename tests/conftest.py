@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from rawhttp import RawServer, Responder
 
 from apigrade.demo.server import serve_wsgi
 from apigrade.model import Finding, ScanReport
@@ -51,3 +52,18 @@ def scan_both(serve: Callable[..., str]) -> Callable[..., tuple[ScanReport, Scan
         return scan_app(app, **options), scan_url(url, **options)
 
     return _both
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawServer]]:
+    """``srv = raw_server(responder)``: a raw HTTP server that records request lines."""
+    servers: list[RawServer] = []
+
+    def _make(responder: Responder | None = None, host: str = "127.0.0.1") -> RawServer:
+        s = RawServer(responder=responder, host=host) if responder else RawServer(host=host)
+        servers.append(s)
+        return s
+
+    yield _make
+    for s in servers:
+        s.close()

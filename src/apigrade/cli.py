@@ -16,7 +16,8 @@ from rich.console import Console
 from apigrade import __version__
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport, Severity
-from apigrade.report import FORMATS, renderer
+from apigrade.report import FORMATS
+from apigrade.report.emit import check_formats, emit
 from apigrade.report.escape import one_line
 
 Progress = Callable[[str, int, int, int], None]
@@ -32,6 +33,14 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 
 FormatOpt = Annotated[str, typer.Option("-f", "--format", help="|".join(FORMATS))]
+FormatsOpt = Annotated[
+    list[str] | None,
+    typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
+]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write the report here")]
+OutputDirOpt = Annotated[
+    Path | None, typer.Option("--output-dir", help="write one file per --format here")
+]
 
 
 def _parse_header(raw: str) -> tuple[str, str]:
@@ -61,40 +70,6 @@ def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -
     if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in report.findings):
         return 1
     return 0
-
-
-def _emit(report: ScanReport, fmt: str, output: Path | None) -> None:
-    if fmt == "text" and output is None:
-        from apigrade.report.text import render_text
-
-        color = sys.stdout.isatty()
-        sys.stdout.write(render_text(report, color=color, width=_width()))
-        return
-    render = renderer(fmt)
-    if render is None:
-        raise UsageError(f"format {fmt!r} is not available in this version")
-    text = render(report)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    err.print(
-        f"apigrade: grade {report.grade}, score {report.score}/100, "
-        f"{len(report.findings)} findings, report written to {one_line(str(output))}",
-        markup=False,
-    )
-
-
-def _width() -> int:
-    try:
-        import shutil
-
-        return max(80, min(140, shutil.get_terminal_size((100, 24)).columns))
-    except OSError:
-        return 100
 
 
 def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, ScanReport]]) -> ScanReport:
@@ -131,8 +106,9 @@ def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, Sc
 @app.command()
 def scan(
     url: Annotated[str, typer.Argument(help="Base URL of the target")],
-    format: FormatOpt = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    format: FormatsOpt = None,
+    output: OutputOpt = None,
+    output_dir: OutputDirOpt = None,
     header: Annotated[list[str] | None, typer.Option("-H", "--header")] = None,
     cookie: Annotated[str | None, typer.Option("-b", "--cookie")] = None,
     insecure: Annotated[bool, typer.Option("-k", "--insecure")] = False,
@@ -149,10 +125,8 @@ def scan(
     """Scan a running API or web app."""
     from apigrade.engine.scanner import ScanOptions, run_scan
 
-    if format not in FORMATS:
-        raise UsageError(f"bad --format {format!r}: one of {', '.join(FORMATS)}")
-    if format not in ("text", "json"):
-        raise UsageError(f"format {format!r} is not available in this version")
+    formats = format or ["text"]
+    check_formats(formats, output, output_dir)
     severity = _severity(fail_on)
     if wordlist is not None and not wordlist.is_file():
         raise UsageError(f"cannot read wordlist {str(wordlist)!r}")
@@ -169,7 +143,7 @@ def scan(
         timeout=timeout,
     )
     report = _run_with_progress(lambda progress: run_scan(url, options, progress=progress))
-    _emit(report, format, output)
+    emit(report, formats, output, output_dir, err)
     raise typer.Exit(gate(report, fail_under, severity))
 
 
@@ -218,21 +192,22 @@ def schema() -> None:
 
 @app.command()
 def demo(
-    format: FormatOpt = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    format: FormatsOpt = None,
+    output: OutputOpt = None,
+    output_dir: OutputDirOpt = None,
 ) -> None:
     """Start the bundled, deliberately misconfigured Flask app on 127.0.0.1 and scan it."""
     from apigrade.demo.server import serve_demo
     from apigrade.engine.scanner import ScanOptions, run_scan
 
-    if format not in ("text", "json"):
-        raise UsageError(f"format {format!r} is not available in this version")
+    formats = format or ["text"]
+    check_formats(formats, output, output_dir)
     with serve_demo() as url:
         err.print(f"apigrade: demo target running at {url}", markup=False)
         report = _run_with_progress(
             lambda progress: run_scan(url, ScanOptions(), progress=progress)
         )
-    _emit(report, format, output)
+    emit(report, formats, output, output_dir, err)
 
 
 @app.callback(invoke_without_command=True)

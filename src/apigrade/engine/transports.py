@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
-import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -75,7 +74,7 @@ class WSGIAppTransport(httpx.AsyncBaseTransport):
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": url.scheme,
             "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
+            "wsgi.errors": io.StringIO(),  # not our stderr: debuggers log tracebacks there
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,

@@ -7,6 +7,14 @@ from collections.abc import Callable
 from apigrade.model import ScanReport
 
 FORMATS = ("text", "json", "sarif", "html", "markdown", "junit")
+EXTENSIONS = {
+    "text": ".txt",
+    "json": ".json",
+    "sarif": ".sarif",
+    "html": ".html",
+    "markdown": ".md",
+    "junit": ".junit.xml",
+}
 
 
 def renderer(fmt: str) -> Callable[[ScanReport], str] | None:

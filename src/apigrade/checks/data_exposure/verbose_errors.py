@@ -1,0 +1,304 @@
+"""Stack traces, SQL errors and framework debug pages in responses (not the Werkzeug debugger).
+
+Signatures need structure, not words: a Python traceback needs ``File "...", line N``
+frames, a Node or Java trace two or more frames. On an ordinary page (real HTML markup,
+status below 400), where documentation quotes tracebacks, only signatures that a runtime
+emits and prose does not (Django's DEBUG page, SQLAlchemy's error footer, PHP's bold error
+line, ASP.NET's error page) count. The Werkzeug debugger's pages are left to
+``flask.werkzeug-traceback``.
+
+Django markers come from django/views/templates/technical_500.html and technical_404.html
+("You're seeing this error because you have <code>DEBUG = True</code> in your Django
+settings file", with a straight or typographic apostrophe).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from apigrade.checks.context import CheckContext, Hit
+from apigrade.checks.misconfiguration.werkzeug_debugger import is_werkzeug_debugger_page
+from apigrade.checks.registry import passive
+from apigrade.engine.http import Exchange
+from apigrade.model import Confidence, Severity
+
+MAX_SCAN = 300_000
+_SKIP_TYPES = ("javascript", "css", "image/", "font/", "audio/", "video/", "octet-stream",
+               "application/pdf", "application/zip", "wasm")  # fmt: skip
+_MARKUP = re.compile(r"<(?:html|body|div|p|pre|code|article|section|main|table)\b", re.I)
+_CREDS = re.compile(r"(\w+://[^\s:/@]+:)[^\s@/]+@")
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One verbose-error signature found in a body."""
+
+    kind: str
+    excerpt: str
+    strong: bool = False  # counts even on an ordinary HTML page
+    severity: Severity = Severity.LOW
+
+
+def _clip(text: str, n: int = 300) -> str:
+    text = re.sub(r"[ \t\xa0]+", " ", text).strip()
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# -- Python --------------------------------------------------------------------------
+
+_PY_HEAD = "Traceback (most recent call last):"
+_PY_FRAME = re.compile(r'^[ \t]*File "([^"\n]{1,400})", line (\d+)(?:, in ([^\n]{1,120}))?', re.M)
+_PY_EXC = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault|Failure|Denied|NotFound|Invalid\w*|DoesNotExist)\b(?::[^\n]{0,200})?)\s*$",
+    re.M,
+)
+
+
+def _python(text: str) -> Sign | None:
+    start = text.find(_PY_HEAD)
+    if start < 0:
+        return None
+    chunk = text[start : start + 20000]
+    frames = _PY_FRAME.findall(chunk)
+    if not frames:
+        return None
+    last = list(_PY_FRAME.finditer(chunk))[-1]
+    exc = _PY_EXC.search(chunk, last.end())
+    shown = "; ".join(f"{p}:{n}" + (f" in {f.strip()}" if f else "") for p, n, f in frames[-3:])
+    tail = f"; {exc.group(1).strip()}" if exc else ""
+    return Sign("Python traceback", f"{_PY_HEAD} {len(frames)} frame(s): {shown}{tail}")
+
+
+# -- SQL -----------------------------------------------------------------------------
+
+_SQL: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+    ("SQLAlchemy", re.compile(r"\(Background on this error at: https?://sqlalche\.me/e/[^\s)]*\)"), True),
+    ("MySQL", re.compile(r"You have an error in your SQL syntax; check the manual that corresponds to your (?:MySQL|MariaDB) server version for the right syntax to use near '"), True),
+    ("SQLAlchemy", re.compile(r"\bsqlalchemy\.exc\.[A-Z]\w+(?:Error|Exception)\b[^\n]{0,200}"), False),
+    ("psycopg", re.compile(r"\bpsycopg2?\.(?:errors\.[A-Z]\w+|OperationalError|ProgrammingError|IntegrityError|DataError)\b[^\n]{0,200}"), False),
+    ("sqlite3", re.compile(r"\bsqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)\b[^\n]{0,200}"), False),
+    ("MySQL", re.compile(r"\b(?:pymysql\.err|MySQLdb\._?exceptions|mysql\.connector\.errors)\.\w+[^\n]{0,200}"), False),
+    ("PostgreSQL", re.compile(r'\bERROR:\s+(?:syntax error at or near "|unterminated quoted string at or near )[^\n]{0,120}'), False),
+    ("SQLite", re.compile(r'\bnear "[^"\n]{1,40}": syntax error|\bunrecognized token: "[^\n]{0,60}'), False),
+    ("Oracle", re.compile(r"\bORA-\d{5}: [^\n]{0,160}"), False),
+    ("SQL Server", re.compile(r"Unclosed quotation mark after the character string[^\n]{0,120}"), False),
+)  # fmt: skip
+_SQL_STMT = re.compile(r"\[SQL: ([^\]\n]{1,200})")
+
+
+def _sql(text: str) -> Sign | None:
+    hits = [(engine, m, strong) for engine, rx, strong in _SQL if (m := rx.search(text))]
+    if not hits:
+        return None
+    # The driver's message says more than SQLAlchemy's "Background on this error" footer.
+    engine, m, _ = next((h for h in hits if "Background" not in h[1].group(0)), hits[0])
+    stmt = _SQL_STMT.search(text)
+    extra = f"; query: {stmt.group(1)}" if stmt else ""
+    strong = any(h[2] for h in hits) or bool(stmt and "sqlalchemy" in text.lower())
+    return Sign(f"{engine} SQL error", m.group(0) + extra, strong, Severity.MEDIUM)
+
+
+# -- framework debug pages -------------------------------------------------------------
+
+_DJANGO = re.compile(
+    r"You(?:'|’|&#x27;|&#39;|&rsquo;)re seeing this error because you have\s+<code>DEBUG\s*=\s*True</code>\s+in\s+your\s+Django\s+settings\s+file",
+    re.I,
+)
+_DJANGO_FIELD = re.compile(
+    r"<th[^>]*>\s*(Django Version|Exception Type|Exception Value|Exception Location|Python Version|Python Executable):\s*</th>\s*<td[^>]*>(.{0,300}?)</td>",
+    re.S,
+)
+
+
+def _django(raw: str) -> Sign | None:
+    if not _DJANGO.search(raw):
+        return None
+    fields = {k: _clip(html.unescape(re.sub(r"<[^>]+>", "", v)), 120)
+              for k, v in _DJANGO_FIELD.findall(raw)}  # fmt: skip
+    if "Django tried these URL patterns" in raw or "Page not found" in raw[:3000]:
+        n = raw.count("<li>", raw.find("Django tried these URL patterns"))
+        return Sign("Django DEBUG 404 page", f"DEBUG = True page lists the URLconf ({n} patterns)",
+                    True, Severity.MEDIUM)  # fmt: skip
+    shown = "; ".join(f"{k}: {v}" for k, v in fields.items()) or "DEBUG = True page"
+    return Sign("Django DEBUG error page", shown, True, Severity.MEDIUM)
+
+
+_ASPNET = re.compile(r"Server Error in '[^'\n]{0,80}' Application\.")
+_RAILS = re.compile(r"<title>\s*Action Controller: Exception caught\s*</title>", re.I)
+_PHP_HTML = re.compile(
+    r"<b>(Fatal error|Parse error|Warning|Notice|Deprecated)</b>:\s*(.{0,200}?) in <b>([^<]{1,200})</b> on line <b>(\d+)</b>",
+    re.S,
+)
+
+
+def _frameworks(raw: str) -> Sign | None:
+    m = _ASPNET.search(raw)
+    if m and ("Stack Trace:" in raw or "Exception Details:" in raw):
+        return Sign("ASP.NET error page", m.group(0), True, Severity.MEDIUM)
+    if _RAILS.search(raw):
+        return Sign(
+            "Rails exception page", "Action Controller: Exception caught", True, Severity.MEDIUM
+        )
+    m2 = _PHP_HTML.search(raw)
+    if m2:
+        kind, msg, path, line = m2.groups()
+        return Sign(
+            "PHP error", f"{kind}: {_clip(html.unescape(msg), 150)} in {path} on line {line}", True
+        )
+    return None
+
+
+# -- Node / Java -----------------------------------------------------------------------
+
+_NODE_FRAME = re.compile(
+    r"^\s*at (?:[^\n()]{1,160} \()?((?:/|[A-Za-z]:\\|node:|file:)[^\n():]{1,300}):(\d+):\d+\)?\s*$",
+    re.M,
+)
+_NODE_ERR = re.compile(r"^\s*(?:\w*Error|Error)(?: \[\w+\])?: [^\n]{0,200}", re.M)
+_JAVA_FRAME = re.compile(
+    r"^\s*at (?:[\w.$-]+(?:@[\w.-]+)?/)*[\w$]+(?:\.[\w$<>]+)+\((?:[\w$ -]+\.(?:java|kt|scala|groovy):\d+|Native Method|Unknown Source)\)\s*$",
+    re.M,
+)
+_JAVA_EXC = re.compile(
+    r"\b(?:java|javax|jakarta|org|com|net|io|kotlin)\.[\w.$]+(?:Exception|Error)\b[^\n]{0,200}"
+)
+
+
+def _node(text: str) -> Sign | None:
+    frames = _NODE_FRAME.findall(text)
+    if len(frames) < 2:
+        return None
+    err = _NODE_ERR.search(text)
+    shown = "; ".join(f"{p}:{n}" for p, n in frames[:3])
+    head = f"{err.group(0).strip()}; " if err else ""
+    return Sign("Node.js stack trace", f"{head}{len(frames)} frames: {shown}")
+
+
+def _java(text: str) -> Sign | None:
+    frames = _JAVA_FRAME.findall(text)
+    exc = _JAVA_EXC.search(text)
+    if len(frames) < 2 or exc is None:
+        return None
+    return Sign(
+        "Java stack trace",
+        f"{exc.group(0).strip()}; {len(frames)} frames, e.g. {frames[0].strip()}",
+    )
+
+
+_TEXT_DETECTORS: tuple[Callable[[str], Sign | None], ...] = (_python, _sql, _node, _java)
+
+
+# -- body normalisation ----------------------------------------------------------------
+
+
+def _json_strings(value: object, out: list[str], depth: int = 0) -> None:
+    if depth > 20 or len(out) > 2000:
+        return
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _json_strings(v, out, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _json_strings(v, out, depth + 1)
+
+
+def _plain(raw: str, ctype: str) -> str:
+    """The body as text: JSON string values, or HTML without tags and entities."""
+    if "json" in ctype or raw.lstrip()[:1] in ("{", "["):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return raw.replace("\\n", "\n").replace('\\"', '"')
+        strings: list[str] = []
+        _json_strings(parsed, strings)
+        return "\n".join(strings)
+    if "html" in ctype or "xml" in ctype:
+        text = re.sub(r"<br\s*/?>", "\n", raw, flags=re.I)
+        text = re.sub(r"<[^>]{0,2000}>", "", text)
+        return html.unescape(text)
+    return raw
+
+
+def find_signs(raw: str, ctype: str = "") -> list[Sign]:
+    """Every verbose-error signature in a body (raw text and its plain form)."""
+    signs = [s for s in (_django(raw), _frameworks(raw)) if s is not None]
+    plain = _plain(raw, ctype)
+    for detect in _TEXT_DETECTORS:
+        sign = detect(plain)
+        if sign is not None:
+            signs.append(sign)
+    return signs
+
+
+def _path_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
+
+
+def _redact(text: str) -> str:
+    return _CREDS.sub(r"\1****@", text)
+
+
+@passive(
+    id="errors.verbose-error",
+    title="Response discloses a stack trace or internal error",
+    category="data-exposure",
+    severity=Severity.LOW,
+    confidence=Confidence.FIRM,
+    cwe=209,
+    owasp="API8:2023",
+    description=(
+        "An error response carries internals: a stack trace with file paths and code, a "
+        "database error with the failing query, or a framework debug page. Attackers use "
+        "it to map the code, learn the database and tune injection payloads."
+    ),
+    remediation=(
+        "Return generic errors and log details server-side. In Flask:\n\n"
+        "    @app.errorhandler(Exception)\n"
+        "    def internal_error(exc):\n"
+        "        app.logger.exception('unhandled error')\n"
+        "        return jsonify(error='internal server error'), 500\n\n"
+        "Keep `DEBUG = False` (Django: `DEBUG = False` in settings; Express: "
+        "`NODE_ENV=production`), and never put `traceback.format_exc()` or `str(exc)` of a "
+        "database error into a response."
+    ),
+    references=(
+        "https://cwe.mitre.org/data/definitions/209.html",
+        "https://owasp.org/www-community/Improper_Error_Handling",
+    ),
+)
+def verbose_errors(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
+    """One finding per URL path; the first response that shows the leak is the evidence."""
+    resp = exchange.response
+    ctype = resp.content_type
+    if any(t in ctype for t in _SKIP_TYPES) or not resp.body:
+        return
+    raw = resp.text[:MAX_SCAN]
+    if is_werkzeug_debugger_page(raw):
+        return  # flask.werkzeug-traceback
+    signs = find_signs(raw, ctype)
+    ordinary_page = resp.status < 400 and "html" in ctype and bool(_MARKUP.search(raw[:20000]))
+    if ordinary_page:
+        signs = [s for s in signs if s.strong]
+    if not signs:
+        return
+    worst = max((s.severity for s in signs), key=lambda s: s.rank)
+    kinds = ", ".join(dict.fromkeys(s.kind for s in signs))
+    detail = " | ".join(_clip(s.excerpt, 400) for s in signs[:3])
+    yield Hit(
+        url=_path_url(exchange.url),
+        method=exchange.probe.method,
+        evidence=_redact(
+            f"{exchange.probe.method} {exchange.url} -> {resp.status}; {kinds}: {detail}"
+        ),
+        severity=worst,
+        confidence=Confidence.TENTATIVE if ordinary_page else None,
+        title=f"Response discloses a {signs[0].kind}",
+    )

@@ -1,0 +1,76 @@
+"""Writing a report in one or more formats to stdout, a file or a directory."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from apigrade.errors import UsageError
+from apigrade.model import ScanReport
+from apigrade.report import EXTENSIONS, FORMATS, renderer
+from apigrade.report.escape import one_line
+
+
+def check_formats(formats: list[str], output: Path | None, output_dir: Path | None) -> None:
+    """Validate a format selection before any scanning starts."""
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise UsageError(f"bad --format {fmt!r}: one of {', '.join(FORMATS)}")
+        if renderer(fmt) is None:
+            raise UsageError(f"format {fmt!r} is not available in this version")
+    if len(formats) > 1 and output_dir is None:
+        raise UsageError("several --format values need --output-dir")
+    if output is not None and output_dir is not None:
+        raise UsageError("give --output or --output-dir, not both")
+
+
+def terminal_width() -> int:
+    return max(80, min(140, shutil.get_terminal_size((100, 24)).columns))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def emit(
+    report: ScanReport,
+    formats: list[str],
+    output: Path | None = None,
+    output_dir: Path | None = None,
+    err: Console | None = None,
+) -> list[Path]:
+    """Write the report; a summary line goes to stderr whenever files are written."""
+    check_formats(formats, output, output_dir)
+    written: list[Path] = []
+    if output is None and output_dir is None:
+        fmt = formats[0]
+        if fmt == "text":
+            from apigrade.report.text import render_text
+
+            color = sys.stdout.isatty()
+            sys.stdout.write(render_text(report, color=color, width=terminal_width()))
+        else:
+            render = renderer(fmt)
+            assert render is not None
+            sys.stdout.write(render(report))
+        return written
+    for fmt in formats:
+        render = renderer(fmt)
+        assert render is not None
+        path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
+        _write(path, render(report))
+        written.append(path)
+    (err or Console(stderr=True)).print(
+        f"apigrade: grade {report.grade}, score {report.score}/100, "
+        f"{len(report.findings)} findings; wrote {', '.join(one_line(str(p)) for p in written)}",
+        markup=False,
+        highlight=False,
+    )
+    return written
