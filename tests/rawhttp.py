@@ -22,6 +22,7 @@ class RawServer:
 
     responder: Responder = lambda line: http_response()
     lines: list[bytes] = field(default_factory=list)
+    heads: list[bytes] = field(default_factory=list)
     host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
@@ -57,6 +58,7 @@ class RawServer:
                     return
                 data += chunk
             line = data.split(b"\r\n", 1)[0]
+            self.heads.append(data.split(b"\r\n\r\n", 1)[0])
             self.lines.append(line)
             conn.sendall(self.responder(line))
         except OSError:

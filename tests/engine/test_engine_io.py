@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 
-from rawhttp import http_response
-
 from apigrade.engine.client import Engine, EngineConfig
 from apigrade.engine.http import Probe
 from apigrade.engine.target import Target
+from rawhttp import http_response
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -130,3 +129,14 @@ def test_gzip_body_decoded(raw_server) -> None:
 def test_unreachable_probe_returns_none_and_records_error() -> None:
     engine, [ex] = run(_send("http://127.0.0.1:9/", [Probe(url="http://127.0.0.1:9/")], timeout=2))
     assert ex is None and engine.stats.errors
+
+
+def test_anonymous_probe_drops_user_credentials(raw_server) -> None:
+    srv = raw_server()
+    cfg = dict(headers=(("Authorization", "Bearer s3cret"),), cookie="sid=abc")
+    probes = [Probe(url=srv.url + "a"), Probe(url=srv.url + "a", anonymous=True)]
+    engine, _ = run(_send(srv.url, probes, **cfg))
+    assert engine.requests_sent == 2
+    with_auth, anon = (h.lower() for h in srv.heads)
+    assert b"authorization: bearer s3cret" in with_auth and b"cookie: sid=abc" in with_auth
+    assert b"authorization" not in anon and b"cookie" not in anon

@@ -60,6 +60,9 @@ class ScanState:
     versions: dict[str, str] = field(default_factory=dict)
     kb: KnowledgeBase = field(default_factory=KnowledgeBase)
     wordlist: str | None = None
+    identities: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    user_headers: tuple[tuple[str, str], ...] = ()
+    user_cookie: str | None = None
 
 
 class CheckContext:
@@ -110,6 +113,21 @@ class CheckContext:
         return self._state.wordlist
 
     @property
+    def identities(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Named identities (``--identity NAME:HEADER``): extra headers for each."""
+        return self._state.identities
+
+    @property
+    def user_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers the user gave with ``-H`` (sent on every probe already)."""
+        return self._state.user_headers
+
+    @property
+    def user_cookie(self) -> str | None:
+        """The cookies the user gave with ``-b`` (sent on every probe already)."""
+        return self._state.user_cookie
+
+    @property
     def budget_left(self) -> int:
         return self._state.engine.budget_left
 
@@ -126,6 +144,7 @@ class CheckContext:
         raw: bool = False,
         method: str = "GET",
         follow_redirects: bool = True,
+        anonymous: bool = False,
     ) -> Exchange | None:
         """GET a path on the target ("/x?y=1") or an absolute in-scope URL.
 
@@ -145,6 +164,7 @@ class CheckContext:
                 headers=tuple(headers),
                 raw_target=raw_target,
                 follow_redirects=follow_redirects,
+                anonymous=anonymous,
             )
         )
 

@@ -180,6 +180,7 @@ class Engine:
                 method=current.method if keep_body else "GET",
                 headers=current.headers,
                 body=current.body if keep_body else None,
+                anonymous=current.anonymous,
             )
         if not hops:
             return exchange
@@ -187,10 +188,11 @@ class Engine:
 
     def _headers(self, probe: Probe) -> dict[str, str]:
         headers: dict[str, str] = {}
-        for k, v in self.config.headers:
-            headers[k] = v
-        if self.config.cookie:
-            headers["Cookie"] = self.config.cookie
+        if not probe.anonymous:
+            for k, v in self.config.headers:
+                headers[k] = v
+            if self.config.cookie:
+                headers["Cookie"] = self.config.cookie
         for k, v in probe.headers:
             headers[k] = v
         return headers

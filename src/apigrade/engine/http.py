@@ -24,6 +24,8 @@ class Probe:
     body: bytes | None = None
     raw_target: str | None = None
     follow_redirects: bool = True
+    #: send without the user's own -H headers and -b cookies (an unauthenticated caller)
+    anonymous: bool = False
 
     def key(self) -> tuple[object, ...]:
         """Identity used by the response cache."""
@@ -34,6 +36,7 @@ class Probe:
             tuple(sorted((k.lower(), v) for k, v in self.headers)),
             self.body,
             self.follow_redirects,
+            self.anonymous,
         )
 
     @property

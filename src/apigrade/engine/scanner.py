@@ -47,6 +47,8 @@ class ScanOptions:
     rate: float | None = None
     timeout: float = 10.0
     only: list[str] | None = None  # check ids to run (all when None)
+    #: named identities for authorisation checks: name -> extra headers ("--identity")
+    identities: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class Scan:
@@ -65,7 +67,10 @@ class Scan:
         self.progress = progress
         self.findings: dict[str, Finding] = {}
         self.errors: list[str] = []
-        self.redactor = Redactor.for_options(options.headers, options.cookie)
+        self.redactor = Redactor.for_options(
+            [*options.headers, *(h for hs in options.identities.values() for h in hs)],
+            options.cookie,
+        )
         config = EngineConfig(
             concurrency=options.concurrency,
             rate=options.rate,
@@ -83,6 +88,9 @@ class Scan:
             baseline=SoftNotFound(target.origin, self.engine.send),
             active=options.active,
             wordlist=options.wordlist,
+            identities={k: tuple(v) for k, v in options.identities.items()},
+            user_headers=tuple(options.headers),
+            user_cookie=options.cookie,
         )
         checks = REGISTRY.checks()
         if options.only is not None:
