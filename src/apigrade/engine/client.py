@@ -51,6 +51,8 @@ class Stats:
     cache_hits: int = 0
     errors: list[str] = field(default_factory=list)
     refused: int = 0
+    failures_in_a_row: int = 0
+    skipped: int = 0
 
 
 class Engine:
@@ -58,8 +60,15 @@ class Engine:
 
     ``send`` never raises for network trouble: it returns ``None`` and records the
     error, so one failing probe never ends a scan. ``on_exchange`` sees every
-    response once (for passive checks).
+    response once (for passive checks). After ``FAILURE_LIMIT`` failed probes in a
+    row the target is taken as gone and further probes are skipped, so a dead or
+    stalling target cannot hold a scan for budget x timeout.
     """
+
+    FAILURE_LIMIT = 25
+    #: Bodies kept in full for later readers (cache, history) before they are trimmed.
+    RETAIN_BYTES = 48 * 1024 * 1024
+    TRIM_TO = 64 * 1024
 
     def __init__(
         self,
@@ -78,6 +87,7 @@ class Engine:
         self._cache: dict[tuple[object, ...], asyncio.Future[Exchange | None]] = {}
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._retained = 0
 
     async def __aenter__(self) -> Engine:
         cfg = self.config
@@ -119,6 +129,9 @@ class Engine:
         if fut is not None:
             self.stats.cache_hits += 1
             return await asyncio.shield(fut)
+        if self.stats.failures_in_a_row >= self.FAILURE_LIMIT:
+            self.stats.skipped += 1
+            return None
         fut = asyncio.get_running_loop().create_future()
         self._cache[key] = fut
         try:
@@ -127,10 +140,24 @@ class Engine:
             fut.set_result(None)
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            self.stats.errors.append(f"{probe.method} {probe.display_url}: {exc!r}"[:300])
+            self.stats.failures_in_a_row += 1
+            reason = repr(exc) if str(exc) else type(exc).__name__
+            self.stats.errors.append(f"{probe.method} {probe.display_url}: {reason}"[:300])
             return None
-        fut.set_result(result)
+        if result is not None:
+            self.stats.failures_in_a_row = 0
+        fut.set_result(self.retain(result))
         return result
+
+    def retain(self, exchange: Exchange | None) -> Exchange | None:
+        """The copy to keep: in full while under RETAIN_BYTES, else trimmed."""
+        if exchange is None:
+            return None
+        size = len(exchange.response.body)
+        if size > self.TRIM_TO and self._retained + size > self.RETAIN_BYTES:
+            return exchange.trimmed(self.TRIM_TO)
+        self._retained += size
+        return exchange
 
     async def check_reachable(self) -> Exchange:
         """Fetch the target URL once; raise the transport error when it is down."""
@@ -187,15 +214,17 @@ class Engine:
         return Exchange(probe=probe, response=response, url=current.url, redirects=tuple(hops))
 
     def _headers(self, probe: Probe) -> dict[str, str]:
-        headers: dict[str, str] = {}
+        """User headers and cookies, then the probe's own; names merge case-insensitively."""
+        merged: dict[str, tuple[str, str]] = {}
+        pairs: list[tuple[str, str]] = []
         if not probe.anonymous:
-            for k, v in self.config.headers:
-                headers[k] = v
+            pairs += list(self.config.headers)
             if self.config.cookie:
-                headers["Cookie"] = self.config.cookie
-        for k, v in probe.headers:
-            headers[k] = v
-        return headers
+                pairs.append(("Cookie", self.config.cookie))
+        pairs += list(probe.headers)
+        for k, v in pairs:
+            merged[k.lower()] = (k, v)
+        return dict(merged.values())
 
     async def _send_one(self, probe: Probe) -> Response:
         assert self._client is not None, "Engine used outside 'async with'"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
@@ -143,6 +143,13 @@ class Exchange:
     @property
     def status(self) -> int:
         return self.response.status
+
+    def trimmed(self, limit: int) -> Exchange:
+        """This exchange with at most ``limit`` body bytes (marked truncated)."""
+        if len(self.response.body) <= limit:
+            return self
+        resp = replace(self.response, body=self.response.body[:limit], truncated=True)
+        return replace(self, response=resp)
 
     @property
     def text(self) -> str:

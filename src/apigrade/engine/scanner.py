@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from apigrade.fingerprint import FpInput, fingerprint
 
 from apigrade import __version__
 from apigrade.checks import load_checks
@@ -24,6 +23,7 @@ from apigrade.engine.http import Exchange
 from apigrade.engine.target import Target
 from apigrade.engine.transports import transport_for
 from apigrade.errors import TargetError, UsageError
+from apigrade.fingerprint import FpInput, fingerprint
 from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
 from apigrade.redact import Redactor
 from apigrade.scoring import score_report
@@ -128,7 +128,9 @@ class Scan:
         return CheckContext(self.state, check.id, self._sink)
 
     def _on_exchange(self, exchange: Exchange) -> None:
-        self.state.exchanges.append(exchange)
+        kept = self.engine.retain(exchange)
+        assert kept is not None
+        self.state.exchanges.append(kept)
         for check in self.passive:
             try:
                 for hit in check.fn(exchange, self._ctx(check)):
@@ -151,18 +153,29 @@ class Scan:
 
     # -- the scan -------------------------------------------------------------
     async def run(self) -> ScanReport:
-        started = datetime.now(UTC)
-        t0 = time.monotonic()
+        self._started = datetime.now(UTC)
+        self._t0 = time.monotonic()
         async with self.engine:
             await self._reach()
-            await Discoverer(self.state, self.options.spec).run()
-            self._fingerprint()
-            self._tick("discovery")
-            for phase in sorted({c.phase for c in self.active_checks}):
-                batch = [c for c in self.active_checks if c.phase == phase]
-                await asyncio.gather(*(self._run_check(c) for c in batch))
-            self._fingerprint()
-        return self._report(started, time.monotonic() - t0)
+            try:
+                await Discoverer(self.state, self.options.spec).run()
+                self._fingerprint()
+                self._tick("discovery")
+                for phase in sorted({c.phase for c in self.active_checks}):
+                    batch = [c for c in self.active_checks if c.phase == phase]
+                    await asyncio.gather(*(self._run_check(c) for c in batch))
+                self._fingerprint()
+            except asyncio.CancelledError:
+                self.errors.append("scan interrupted: the report is partial")
+                raise
+        return self._report(self._started, time.monotonic() - self._t0)
+
+    def partial_report(self) -> ScanReport:
+        """What the scan found so far (after an interruption), marked incomplete."""
+        started = getattr(self, "_started", datetime.now(UTC))
+        elapsed = time.monotonic() - getattr(self, "_t0", time.monotonic())
+        report = self._report(started, elapsed)
+        return report.model_copy(update={"complete": False})
 
     async def _reach(self) -> None:
         try:
@@ -200,6 +213,11 @@ class Scan:
         )
         score, grade, per = score_report(findings)
         errors = [self.redactor.text(e) for e in self.errors + self.engine.stats.errors[:50]]
+        if self.engine.stats.skipped:
+            errors.append(
+                f"target stopped answering: {self.engine.stats.skipped} probes skipped after "
+                f"{self.engine.FAILURE_LIMIT} failures in a row"
+            )
         return ScanReport(
             tool=ToolInfo(version=__version__),
             target=self.redactor.text(self.target.url),
@@ -212,6 +230,7 @@ class Scan:
             fingerprint=Fingerprint(server=self.state.server, frameworks=self.state.frameworks),
             findings=findings,
             errors=errors,
+            complete=not self.engine.stats.skipped,
         )
 
 
@@ -222,8 +241,13 @@ async def run_scan(
     transport: httpx.AsyncBaseTransport | None = None,
     progress: Progress | None = None,
     base_url: str = IN_PROCESS_URL,
+    on_start: Callable[[Scan], None] | None = None,
 ) -> ScanReport:
-    """Scan a URL, or an app object in-process (WSGI or ASGI) at ``base_url``."""
+    """Scan a URL, or an app object in-process (WSGI or ASGI) at ``base_url``.
+
+    ``on_start`` receives the :class:`Scan` before it runs, so that a caller can ask
+    for ``partial_report()`` after an interruption.
+    """
     options = options or ScanOptions()
     if isinstance(target, str):
         tgt = Target.parse(target)
@@ -232,7 +256,10 @@ async def run_scan(
         transport = transport or transport_for(target)
     else:
         raise UsageError("scan target must be a URL or a WSGI/ASGI app")
-    return await Scan(tgt, options, transport, progress).run()
+    scan = Scan(tgt, options, transport, progress)
+    if on_start is not None:
+        on_start(scan)
+    return await scan.run()
 
 
 def scan_sync(target: Any, **options: Any) -> ScanReport:

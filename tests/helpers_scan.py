@@ -1,0 +1,23 @@
+"""Scan helpers for tests in subfolders (conftest.py is not importable from there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apigrade.engine.scanner import scan_sync
+from apigrade.model import Finding, ScanReport
+
+
+def scan_app(app: Any, **options: Any) -> ScanReport:
+    """Scan an app object in-process (no socket)."""
+    return scan_sync(app, **options)
+
+
+def scan_url(url: str, **options: Any) -> ScanReport:
+    """Scan a URL over a real socket."""
+    return scan_sync(url, **options)
+
+
+def by_check(report: ScanReport, check_id: str) -> list[Finding]:
+    """The findings of one check."""
+    return [f for f in report.findings if f.check_id == check_id]
