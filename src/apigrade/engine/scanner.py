@@ -103,14 +103,15 @@ class Scan:
     # -- findings -------------------------------------------------------------
     def _sink(self, check_id: str, hit: Hit) -> None:
         meta = REGISTRY.meta(check_id)
-        fid = finding_id(check_id, hit.url, hit.parameter)
+        red = self.redactor
+        parameter = red.text(hit.parameter) if hit.parameter is not None else None
+        fid = finding_id(check_id, hit.url, parameter)
         if fid in self.findings:
             return
-        red = self.redactor
         self.findings[fid] = Finding(
             id=fid,
             check_id=check_id,
-            title=hit.title or meta.title,
+            title=red.text(hit.title or meta.title),
             severity=hit.severity or meta.severity,
             confidence=hit.confidence or meta.confidence,
             category=meta.category,
@@ -118,10 +119,10 @@ class Scan:
             cwe=meta.cwe,
             url=red.text(hit.url),
             method=hit.method.upper(),
-            parameter=hit.parameter,
+            parameter=parameter,
             evidence=red.text(hit.evidence)[:2000],
-            description=hit.description or meta.description,
-            remediation=hit.remediation or meta.remediation,
+            description=red.text(hit.description or meta.description),
+            remediation=red.text(hit.remediation or meta.remediation),
         )
 
     def _ctx(self, check: Check) -> CheckContext:
