@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from rawhttp import RawServer, Responder
 
 from apigrade.demo.server import serve_wsgi
 from apigrade.model import Finding, ScanReport
+from rawhttp import RawServer, Responder
 
 
 @pytest.fixture

@@ -15,5 +15,5 @@ def strip_controls(text: str) -> str:
 
 def one_line(text: str, limit: int = 300) -> str:
     """A single inert line, shortened to ``limit`` characters."""
-    flat = strip_controls(text.replace("\r", " ").replace("\n", " "))
+    flat = strip_controls(text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Broken function level authorisation (API5:2023): privileged functions, method tampering."""
