@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apigrade.model import ScanReport
+from apigrade.model import ScanReport, Severity
 
 FORMATS = ("text", "json", "sarif", "html", "markdown", "junit")
 EXTENSIONS = {
@@ -17,8 +17,11 @@ EXTENSIONS = {
 }
 
 
-def renderer(fmt: str) -> Callable[[ScanReport], str] | None:
-    """The renderer for a format, or None when this version cannot write it yet."""
+def renderer(fmt: str, *, fail_on: Severity | None = None) -> Callable[[ScanReport], str] | None:
+    """The renderer for a format, or None when this version cannot write it yet.
+
+    ``fail_on`` is the ``--fail-on`` gate; JUnit marks findings at or above it as failures.
+    """
     if fmt == "json":
         from apigrade.report.json import render_json
 
@@ -27,4 +30,20 @@ def renderer(fmt: str) -> Callable[[ScanReport], str] | None:
         from apigrade.report.text import render_text
 
         return lambda r: render_text(r, color=False)
+    if fmt == "sarif":
+        from apigrade.report.sarif import render_sarif
+
+        return render_sarif
+    if fmt == "html":
+        from apigrade.report.html import render_html
+
+        return lambda r: render_html(r)
+    if fmt == "markdown":
+        from apigrade.report.markdown import render_markdown
+
+        return render_markdown
+    if fmt == "junit":
+        from apigrade.report.junit import render_junit
+
+        return lambda r: render_junit(r, fail_on)  # None: every finding but info fails
     return None

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from apigrade.errors import UsageError
-from apigrade.model import ScanReport
+from apigrade.model import ScanReport, Severity
 from apigrade.report import EXTENSIONS, FORMATS, renderer
 from apigrade.report.escape import one_line
 
@@ -45,6 +45,7 @@ def emit(
     output: Path | None = None,
     output_dir: Path | None = None,
     err: Console | None = None,
+    fail_on: Severity | None = None,
 ) -> list[Path]:
     """Write the report; a summary line goes to stderr whenever files are written."""
     check_formats(formats, output, output_dir)
@@ -57,12 +58,12 @@ def emit(
             color = sys.stdout.isatty()
             sys.stdout.write(render_text(report, color=color, width=terminal_width()))
         else:
-            render = renderer(fmt)
+            render = renderer(fmt, fail_on=fail_on)
             assert render is not None
             sys.stdout.write(render(report))
         return written
     for fmt in formats:
-        render = renderer(fmt)
+        render = renderer(fmt, fail_on=fail_on)
         assert render is not None
         path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
         _write(path, render(report))

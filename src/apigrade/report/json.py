@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
 from apigrade.model import ScanReport
 
+# JSON leaves C1 controls and bidi overrides raw; escape them so `cat report.json` is inert.
+_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 
 def render_json(report: ScanReport) -> str:
-    """The report as pretty JSON (target text is JSON-escaped by construction)."""
-    return report.model_dump_json(indent=2) + "\n"
+    """The report as pretty JSON; every control character is a \\u escape."""
+    text = report.model_dump_json(indent=2)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def json_schema() -> str:

@@ -1,0 +1,106 @@
+"""``apigrade report SCAN.json``: render a saved JSON report in any format, and gate on it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from apigrade.errors import UsageError
+from apigrade.model import ScanReport, Severity
+from apigrade.report import EXTENSIONS, FORMATS, renderer
+from apigrade.report.emit import check_formats
+from apigrade.report.escape import one_line
+
+
+def load_report(path: str) -> ScanReport:
+    """A saved JSON report, validated by the model; any problem is one UsageError line."""
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path!r} is not UTF-8 text") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"{path!r} is not JSON: {exc}") from None
+    try:
+        return ScanReport.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "report"
+        raise UsageError(
+            f"{path!r} is not an apigrade JSON report: {where}: {first['msg']}"
+            + (f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else "")
+        ) from None
+
+
+def render(report: ScanReport, fmt: str, fail_on: Severity | None) -> str:
+    """One format; JUnit takes the --fail-on threshold."""
+    if fmt == "junit":
+        from apigrade.report.junit import render_junit
+
+        return render_junit(report, fail_on)
+    if fmt == "text" and sys.stdout.isatty():
+        from apigrade.report.emit import terminal_width
+        from apigrade.report.text import render_text
+
+        return render_text(report, color=True, width=terminal_width())
+    render_fn = renderer(fmt)
+    assert render_fn is not None  # check_formats refused formats without a renderer
+    return render_fn(report)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command to the CLI."""
+
+    @app.command("report")
+    def report_command(
+        scan_json: Annotated[
+            str,
+            typer.Argument(metavar="SCAN.json", help="a JSON report (--format json); - for stdin"),
+        ],
+        format: Annotated[
+            list[str] | None,
+            typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
+        ] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="write here")] = None,
+        output_dir: Annotated[
+            Path | None, typer.Option("--output-dir", help="one file per --format here")
+        ] = None,
+        fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
+        fail_on: Annotated[
+            str | None,
+            typer.Option("--fail-on", help="gate, and the JUnit failure threshold"),
+        ] = None,
+    ) -> None:
+        """Render a saved JSON report in any format (and apply the CI gates to it)."""
+        from apigrade.cli import _severity, gate
+
+        formats = format or ["text"]
+        check_formats(formats, output, output_dir)
+        severity = _severity(fail_on)
+        report = load_report(scan_json)
+        if output is None and output_dir is None:
+            sys.stdout.write(render(report, formats[0], severity))
+        else:
+            written = []
+            for fmt in formats:
+                path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
+                _write(path, render(report, fmt, severity))
+                written.append(one_line(str(path)))
+            print(f"apigrade: wrote {', '.join(written)}", file=sys.stderr)
+        raise typer.Exit(gate(report, fail_under, severity))
