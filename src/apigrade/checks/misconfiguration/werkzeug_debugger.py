@@ -480,7 +480,10 @@ def _console_text(found: Findings) -> str:
             "console for Host: localhost - a direct client can send that header"
         )
     else:
-        text += "; not restricted by Host header"
+        text += (
+            f"; answered for Host {c.host_seen}"
+            " (a trusted host for Werkzeug >= 3.0.3, or an older Werkzeug that trusts any host)"
+        )
     return text
 
 
