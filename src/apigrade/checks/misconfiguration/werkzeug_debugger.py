@@ -481,8 +481,8 @@ def _console_text(found: Findings) -> str:
         )
     else:
         text += (
-            f"; answered for Host {c.host_seen}"
-            " (a trusted host for Werkzeug >= 3.0.3, or an older Werkzeug that trusts any host)"
+            "; answered for the target's own Host header (a trusted host for Werkzeug >= 3.0.3,"
+            " or an older Werkzeug that trusts any host)"
         )
     return text
 
