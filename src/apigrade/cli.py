@@ -111,6 +111,7 @@ def scan(
     output_dir: OutputDirOpt = None,
     header: Annotated[list[str] | None, typer.Option("-H", "--header")] = None,
     cookie: Annotated[str | None, typer.Option("-b", "--cookie")] = None,
+    identity: Annotated[list[str] | None, typer.Option("--identity", help="NAME:'Header: value', repeatable")] = None,
     insecure: Annotated[bool, typer.Option("-k", "--insecure")] = False,
     spec: Annotated[str | None, typer.Option("--spec")] = None,
     active: Annotated[bool, typer.Option("--active")] = False,
@@ -121,9 +122,13 @@ def scan(
     timeout: Annotated[float, typer.Option("--timeout", min=0.1)] = 10.0,
     fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="keep no history")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="history DB URL (env APIGRADE_DB)")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="last|SCAN_ID")] = None,
 ) -> None:
     """Scan a running API or web app."""
-    from apigrade.engine.scanner import ScanOptions, run_scan
+    from apigrade.checks.authentication.identities import parse_identities
+    from apigrade.engine.scanner import Scan, ScanOptions, run_scan
 
     formats = format or ["text"]
     check_formats(formats, output, output_dir)
@@ -133,6 +138,7 @@ def scan(
     options = ScanOptions(
         headers=[_parse_header(h) for h in header or []],
         cookie=cookie,
+        identities=parse_identities(identity),
         insecure=insecure,
         spec=spec,
         active=active,
@@ -142,8 +148,30 @@ def scan(
         rate=rate,
         timeout=timeout,
     )
-    report = _run_with_progress(lambda progress: run_scan(url, options, progress=progress))
-    emit(report, formats, output, output_dir, err)
+    from apigrade import cli_store  # history: --db, --no-store, --baseline (issue 5)
+
+    started: list[Scan] = []
+
+    def on_start(scan_: Scan) -> None:
+        started.append(scan_)
+        ss.on_start(scan_)
+
+    interrupted = False
+    with cli_store.scan_session(url, options, db=db, store=not no_store, baseline=baseline) as ss:
+        try:
+            report = _run_with_progress(
+                lambda progress: run_scan(url, options, progress=progress, on_start=on_start)
+            )
+        except KeyboardInterrupt:
+            if not started:
+                raise
+            interrupted = True  # Ctrl-C: keep what was found, marked incomplete
+            report = started[0].partial_report()
+        report = ss.finish(report)
+    cli_store.emit_scan(report, ss.comparison, formats, output, output_dir, err, severity)
+    if interrupted:
+        err.print("apigrade: interrupted; the report is partial", markup=False)
+        raise typer.Exit(130)
     raise typer.Exit(gate(report, fail_under, severity))
 
 
@@ -210,6 +238,17 @@ def demo(
     emit(report, formats, output, output_dir, err)
 
 
+@app.command()
+def crack(
+    value: Annotated[str, typer.Argument(help="a cookie (name=value) or token to crack")],
+    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="extra keys")] = None,
+) -> None:
+    """Find the weak key of a signed cookie or token offline (0 found, 1 not, 2 bad input)."""
+    from apigrade.crack.command import run
+
+    raise typer.Exit(run(value, wordlist, Console(highlight=False)))
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version")] = False,
@@ -217,6 +256,21 @@ def _root(
     if version:
         print(f"apigrade {__version__}")
         raise typer.Exit(0)
+
+
+from apigrade.cli_fleet import register as register_fleet  # noqa: E402
+
+register_fleet(app)
+
+
+from apigrade import cli_report  # noqa: E402 - the report command (issue 7)
+
+cli_report.register(app)
+
+
+from apigrade import cli_store  # noqa: E402 - history, show, diff, verify (issue 5)
+
+cli_store.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

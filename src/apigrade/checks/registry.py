@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -88,12 +89,15 @@ class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
         self._metas: dict[str, CheckMeta] = {}
+        self._declared_in: dict[str, str] = {}  # finding kind id -> declaring module
 
-    def add_meta(self, meta: CheckMeta) -> CheckMeta:
+    def add_meta(self, meta: CheckMeta, module: str | None = None) -> CheckMeta:
         """Register metadata only (a finding kind emitted by another check)."""
         if meta.id in self._metas:
             raise RegistryError(f"duplicate check id {meta.id!r}")
         self._metas[meta.id] = meta
+        if module:
+            self._declared_in[meta.id] = module
         return meta
 
     def add(self, check: Check) -> Check:
@@ -113,6 +117,21 @@ class Registry:
     def checks(self) -> list[Check]:
         """Every runnable check, sorted by id."""
         return [self._checks[k] for k in sorted(self._checks)]
+
+    def emitters(self, kind_id: str) -> list[Check]:
+        """The runnable checks that report findings of ``kind_id``.
+
+        A runnable check reports under its own id; a finding kind is reported by the
+        checks of the module that declared it (or that list it in ``emits``).
+        """
+        if kind_id in self._checks:
+            return [self._checks[kind_id]]
+        module = self._declared_in.get(kind_id)
+        return [
+            c
+            for c in self.checks()
+            if kind_id in c.emits or (module and getattr(c.fn, "__module__", None) == module)
+        ]
 
     def __contains__(self, check_id: object) -> bool:
         return check_id in self._metas
@@ -156,5 +175,10 @@ def active(*, phase: int = 1, **kw: Any) -> Callable[[ActiveFn], ActiveFn]:
 
 
 def finding_kind(**kw: Any) -> CheckMeta:
-    """Declare a finding kind reported by another check (``ctx.report(..., check=ID)``)."""
-    return REGISTRY.add_meta(_meta(kw))
+    """Declare a finding kind reported by another check (``ctx.report(..., check=ID)``).
+
+    Declare it in the module of the check that emits it: ``REGISTRY.emitters`` (used by
+    ``apigrade verify``) maps the kind to that module's checks.
+    """
+    module = sys._getframe(1).f_globals.get("__name__")
+    return REGISTRY.add_meta(_meta(kw), module=module)

@@ -1,0 +1,1 @@
+"""Tests of scan history, comparison and verify (issue 5)."""
