@@ -166,8 +166,9 @@ def scan(
             if not started:
                 raise
             interrupted = True  # Ctrl-C: keep what was found, marked incomplete
-            report = started[0].partial_report()
-        report = ss.finish(report)
+            report = ss.interrupted(started[0].partial_report())
+        else:
+            report = ss.finish(report)
     cli_store.emit_scan(report, ss.comparison, formats, output, output_dir, err, severity)
     if interrupted:
         err.print("apigrade: interrupted; the report is partial", markup=False)

@@ -58,6 +58,13 @@ class ScanSession:
     def on_start(self, scan: Scan) -> None:
         self.recorder.on_start(scan)
 
+    def interrupted(self, partial: ScanReport) -> ScanReport:
+        """Ctrl-C: mark the row incomplete with what was found; the partial report, with its id."""
+        self.recorder.abort(KeyboardInterrupt())
+        if self.recorder.scan_id is None:
+            return partial
+        return partial.model_copy(update={"scan_id": self.recorder.scan_id})
+
     def finish(self, report: ScanReport) -> ScanReport:
         """Store the report and compare it with the baseline; returns it with its scan_id."""
         from apigrade.store import compare
