@@ -16,6 +16,7 @@ from rich.console import Console
 from apigrade import __version__
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport, Severity
+from apigrade.options import parse_header, parse_severity
 from apigrade.report import FORMATS
 from apigrade.report.emit import check_formats, emit
 from apigrade.report.escape import one_line
@@ -41,26 +42,6 @@ OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write th
 OutputDirOpt = Annotated[
     Path | None, typer.Option("--output-dir", help="write one file per --format here")
 ]
-
-
-def _parse_header(raw: str) -> tuple[str, str]:
-    name, sep, value = raw.partition(":")
-    if not sep or not name.strip() or any(c in name for c in " \r\n\t"):
-        raise UsageError(f"bad header {raw!r}: expected 'Name: value'")
-    if "\r" in value or "\n" in value:
-        raise UsageError("bad header: line breaks are not allowed in values")
-    return name.strip(), value.strip()
-
-
-def _severity(value: str | None) -> Severity | None:
-    if value is None:
-        return None
-    try:
-        return Severity(value.lower())
-    except ValueError:
-        raise UsageError(
-            f"bad --fail-on {value!r}: one of {', '.join(s.value for s in Severity)}"
-        ) from None
 
 
 def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -> int:
@@ -132,11 +113,11 @@ def scan(
 
     formats = format or ["text"]
     check_formats(formats, output, output_dir)
-    severity = _severity(fail_on)
+    severity = parse_severity(fail_on)
     if wordlist is not None and not wordlist.is_file():
         raise UsageError(f"cannot read wordlist {str(wordlist)!r}")
     options = ScanOptions(
-        headers=[_parse_header(h) for h in header or []],
+        headers=[parse_header(h) for h in header or []],
         cookie=cookie,
         identities=parse_identities(identity),
         insecure=insecure,

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from apigrade.errors import UsageError
-from apigrade.model import Severity
+from apigrade.options import parse_severity, write_text
 
 if TYPE_CHECKING:
     from apigrade.engine.scanner import ScanOptions
@@ -54,17 +54,6 @@ def _options(
         active=active, max_requests=max_requests, concurrency=concurrency, rate=rate,
         timeout=timeout,
     )
-
-
-def _severity(value: str | None) -> Severity | None:
-    if value is None:
-        return None
-    try:
-        return Severity(value.lower())
-    except ValueError:
-        raise UsageError(
-            f"bad --fail-on {value!r}: one of {', '.join(s.value for s in Severity)}"
-        ) from None
 
 
 def scan_many(
@@ -109,7 +98,7 @@ def scan_many(
         raise UsageError("with --broker the workers store the scans: give --db to the workers")
     if output is not None and format != "json":
         raise UsageError("--output needs --format json")
-    severity = _severity(fail_on)
+    severity = parse_severity(fail_on)
     fleet = load_targets(targets_file, targets_config)
     base = _options(header, cookie, insecure, active, max_requests, concurrency, rate, timeout)
     with progress(err, len(fleet)) as on_done:
@@ -134,19 +123,11 @@ def scan_many(
         if output is None:
             sys.stdout.write(rows)
         else:
-            _write(output, rows)
+            write_text(output, rows)
         print_summary(results, sys.stderr)
     else:
         print_summary(results, sys.stdout)
     raise typer.Exit(gate_code(results, fail_under, severity, fail_on_error))
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def worker(

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
+from apigrade.options import parse_severity, write_text
 from apigrade.report import EXTENSIONS, FORMATS, renderer
 from apigrade.report.emit import check_formats
 from apigrade.report.escape import one_line
@@ -56,14 +57,6 @@ def render(report: ScanReport, fmt: str, fail_on: Severity | None) -> str:
     return render_fn(report)
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``report`` command to the CLI."""
 
@@ -88,11 +81,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Render a saved JSON report in any format (and apply the CI gates to it)."""
-        from apigrade.cli import _severity, gate
+        from apigrade.cli import gate
 
         formats = format or ["text"]
         check_formats(formats, output, output_dir)
-        severity = _severity(fail_on)
+        severity = parse_severity(fail_on)
         report = load_report(scan_json)
         if output is None and output_dir is None:
             sys.stdout.write(render(report, formats[0], severity))
@@ -100,7 +93,7 @@ def register(app: typer.Typer) -> None:
             written = []
             for fmt in formats:
                 path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
-                _write(path, render(report, fmt, severity))
+                write_text(path, render(report, fmt, severity))
                 written.append(one_line(str(path)))
             print(f"apigrade: wrote {', '.join(written)}", file=sys.stderr)
         raise typer.Exit(gate(report, fail_under, severity))

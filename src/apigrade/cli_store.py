@@ -221,7 +221,8 @@ def verify(
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.1)] = None,
 ) -> None:
     """Re-run only the checks behind a scan's findings: each comes back fixed or still open."""
-    from apigrade.cli import _parse_header, _run_with_progress
+    from apigrade.cli import _run_with_progress
+    from apigrade.options import parse_header
     from apigrade.store import compare, open_store
     from apigrade.store.models import VERIFY
     from apigrade.store.recording import recording
@@ -229,7 +230,7 @@ def verify(
     from apigrade.store.verify import no_spec_was_found, run_verify
 
     _check_format(format, ("text", "json"))
-    headers = [_parse_header(h) for h in header or []]
+    headers = [parse_header(h) for h in header or []]
     with open_store(db) as store:
         record = store.get(scan_id) if scan_id else store.latest()
         if record is None:

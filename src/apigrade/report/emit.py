@@ -10,6 +10,7 @@ from rich.console import Console
 
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
+from apigrade.options import write_text
 from apigrade.report import EXTENSIONS, FORMATS, renderer
 from apigrade.report.escape import one_line
 
@@ -29,14 +30,6 @@ def check_formats(formats: list[str], output: Path | None, output_dir: Path | No
 
 def terminal_width() -> int:
     return max(80, min(140, shutil.get_terminal_size((100, 24)).columns))
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def emit(
@@ -66,7 +59,7 @@ def emit(
         render = renderer(fmt, fail_on=fail_on)
         assert render is not None
         path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
-        _write(path, render(report))
+        write_text(path, render(report))
         written.append(path)
     (err or Console(stderr=True)).print(
         f"apigrade: grade {report.grade}, score {report.score}/100, "
