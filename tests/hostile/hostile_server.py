@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
+import sys
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rawhttp import LoopbackServer  # noqa: E402
 
 Behaviour = Callable[[socket.socket], None]
 PAGE = b"<html><head><title>Hostile</title></head><body><a href='/x'>x</a></body></html>"
@@ -140,66 +143,23 @@ BEHAVIOURS: dict[str, Behaviour] = {
 }
 
 
-@dataclass
-class HostileServer:
-    """Serves BEHAVIOURS by path (unknown paths: a plain 404)."""
+class HostileServer(LoopbackServer):
+    """Serves BEHAVIOURS by path (unknown paths: a plain 404); records paths and times."""
 
-    behaviours: dict[str, Behaviour] = field(default_factory=lambda: dict(BEHAVIOURS))
-    times: list[float] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
+    def __init__(self, behaviours: dict[str, Behaviour] | None = None) -> None:
+        self.behaviours = behaviours if behaviours is not None else dict(BEHAVIOURS)
+        self.times: list[float] = []
+        self.paths: list[str] = []
+        super().__init__(conn_timeout=40)
 
-    def __post_init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(40)
-        try:
-            data = b""
-            while b"\r\n\r\n" not in data and len(data) < 65536:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            parts = data.split(b"\r\n", 1)[0].split(b" ")
-            path = parts[1].decode("latin-1").split("?", 1)[0] if len(parts) > 1 else "/"
-            with self._lock:
-                self.times.append(time.monotonic())
-                self.paths.append(path)
-            behaviour = self.behaviours.get(path)
-            if behaviour is None:
-                send(conn, "404 Not Found", b"not found", "Content-Type: text/plain")
-            else:
-                behaviour(conn)
-        except OSError:
-            pass
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+    def respond(self, conn: socket.socket, head: bytes) -> None:
+        parts = head.split(b"\r\n", 1)[0].split(b" ")
+        path = parts[1].decode("latin-1").split("?", 1)[0] if len(parts) > 1 else "/"
+        with self.lock:
+            self.times.append(time.monotonic())
+            self.paths.append(path)
+        behaviour = self.behaviours.get(path)
+        if behaviour is None:
+            send(conn, "404 Not Found", b"not found", "Content-Type: text/plain")
+        else:
+            behaviour(conn)

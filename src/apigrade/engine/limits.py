@@ -36,11 +36,15 @@ class RateLimiter:
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
+        """Return when the next request may start.
+
+        The lock is held while sleeping and the next slot is measured from the actual
+        wake-up, so a stalled event loop can never release a burst of overdue starts.
+        """
         if not self.interval:
             return
         async with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = time.monotonic() + self.interval
