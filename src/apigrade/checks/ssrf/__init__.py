@@ -1,0 +1,1 @@
+"""Server-side request forgery (API7): URL parameters the server fetches."""

@@ -1,0 +1,184 @@
+"""SSRF: parameters that take a URL (url, callback, webhook, image_url, feed ...) fetched by the server.
+
+Two methods, chosen by where the target runs; neither reaches anything beyond the
+target and the scanner's own receiver:
+
+* **out of band** (the target is on a loopback address, or scanned in-process, so it
+  runs on this machine): a receiver listens on 127.0.0.1:random for the check's
+  duration and each parameter gets ``http://127.0.0.1:PORT/apigrade-<token>-<n>``. The
+  receiver seeing that path is proof: high, certain. No other URL is sent.
+* **differential** (any other target): ``http://apigrade-probe.invalid/`` (a reserved
+  name that never resolves, RFC 6761) and ``http://127.0.0.1:1/`` (the target's own
+  loopback, a closed port). A "name not resolved" message for the first and a
+  "connection refused" message for the second show the server tried to connect to
+  both: tentative.
+
+Parameters named like redirects (next, redirect, return ...) belong to the open
+redirect check and are skipped.
+
+Bound: at most 8 parameters; 1 request each out of band, 2 each otherwise (16 at most),
+plus at most 1 s waiting for late fetches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from apigrade.checks.context import CheckContext, Hit
+from apigrade.checks.input_validation import Slot, get_endpoints, slots, token
+from apigrade.checks.registry import active
+from apigrade.checks.ssrf.local import MARKER, Receiver, runs_here
+from apigrade.engine.http import Exchange
+from apigrade.model import Confidence, Severity
+
+MAX_SLOTS = 8
+LATE_WAIT = 1.0  # seconds for fetches made after the response (queues, webhooks)
+UNRESOLVABLE = "http://apigrade-probe.invalid/"
+CLOSED_PORT = "http://127.0.0.1:1/"
+
+URL_NAMES = frozenset({
+    "url", "uri", "link", "href", "src", "source", "callback", "callbackurl", "webhook",
+    "webhookurl", "hook", "image", "imageurl", "img", "imgurl", "imagesrc", "avatar",
+    "avatarurl", "icon", "iconurl", "logo", "logourl", "feed", "feedurl", "rss", "dest",
+    "destination", "target", "targeturl", "proxy", "fetch", "fetchurl", "load", "fileurl",
+    "documenturl", "download", "downloadurl", "endpoint", "host", "site", "siteurl",
+    "pageurl", "page_url", "remote", "remoteurl", "resource", "preview", "previewurl",
+    "importurl", "import", "server", "api", "apiurl", "pdfurl", "thumbnail", "upstream",
+})  # fmt: skip
+_REDIRECT_NAMES = frozenset({"next", "redirect", "redirecturl", "redirecturi", "return",
+                             "returnto", "returnurl", "continue", "goto", "r"})  # fmt: skip
+_REFUSED = re.compile(
+    r"Connection refused|ECONNREFUSED|actively refused|Errno 111\b|WinError 10061|"
+    r"Failed to connect to 127\.0\.0\.1|Couldn't connect to server|connect: connection refused",
+    re.I,
+)
+_UNRESOLVED = re.compile(
+    r"Name or service not known|nodename nor servname|getaddrinfo failed|"
+    r"Temporary failure in name resolution|NameResolutionError|ENOTFOUND|"
+    r"Could not resolve host|No address associated with hostname|no such host|"
+    r"Failed to resolve|Errno -[235]\b|Errno 11001|Name does not resolve",
+    re.I,
+)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def takes_url(slot: Slot) -> bool:
+    name = _norm(slot.name)
+    if name in _REDIRECT_NAMES:
+        return False
+    example = (slot.example or "").lower()
+    return name in URL_NAMES or name.endswith("url") or example.startswith(("http://", "https://"))
+
+
+def candidates(ctx: CheckContext) -> list[Slot]:
+    methods = ("GET", "POST") if ctx.active else ("GET",)
+    locations = ("query", "form", "body") if ctx.active else ("query",)
+    return [s for s in slots(get_endpoints(ctx, methods), locations) if takes_url(s)][:MAX_SLOTS]
+
+
+async def _send(ctx: CheckContext, slot: Slot, value: str) -> Exchange | None:
+    probe = slot.probe(value)
+    return None if probe is None else await ctx.send(probe)
+
+
+def _excerpt(text: str, rx: re.Pattern[str]) -> str:
+    m = rx.search(text)
+    return "" if m is None else " ".join(text[m.start() : m.start() + 60].split())
+
+
+def _hit(slot: Slot, ex: Exchange, evidence: str, confidence: Confidence) -> Hit:
+    return Hit(url=slot.baseline_url() or ex.url, method=slot.method, parameter=slot.name,
+               evidence=f"{slot.location} parameter {slot.name!r}: {evidence}",
+               confidence=confidence)  # fmt: skip
+
+
+async def out_of_band(ctx: CheckContext, chosen: list[Slot]) -> list[Hit]:
+    receiver = Receiver().start()
+    try:
+        tag = f"apigrade-{token()}"
+        paths = [f"{tag}-{i}" for i in range(len(chosen))]
+        sent = await asyncio.gather(
+            *(_send(ctx, s, receiver.url(p)) for s, p in zip(chosen, paths, strict=True))
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LATE_WAIT
+        while loop.time() < deadline and not all(receiver.seen(p) for p in paths):
+            await asyncio.sleep(0.05)
+        hits = []
+        for slot, path, ex in zip(chosen, paths, sent, strict=True):
+            if ex is None or not receiver.seen(path):
+                continue
+            echoed = MARKER.decode() in ex.text
+            hits.append(_hit(slot, ex, (
+                f"the server fetched {receiver.url(path)} (the scanner's own receiver on "
+                f"127.0.0.1) -> {ex.status}"
+                + ("; the fetched body came back in the response" if echoed else "")
+            ), Confidence.CERTAIN))  # fmt: skip
+        return hits
+    finally:
+        await asyncio.to_thread(receiver.close)
+
+
+async def differential(ctx: CheckContext, slot: Slot) -> Hit | None:
+    benign = await _send(ctx, slot, UNRESOLVABLE)
+    if benign is None or not _UNRESOLVED.search(benign.text) or _REFUSED.search(benign.text):
+        return None
+    internal = await _send(ctx, slot, CLOSED_PORT)
+    if internal is None or not _REFUSED.search(internal.text):
+        return None
+    if _UNRESOLVED.search(internal.text):
+        return None
+    return _hit(slot, internal, (
+        f"{UNRESOLVABLE} -> {benign.status} {_excerpt(benign.text, _UNRESOLVED)!r}; "
+        f"{CLOSED_PORT} -> {internal.status} {_excerpt(internal.text, _REFUSED)!r}: the "
+        "server tried to resolve and to connect to the URLs it was given"
+    ), Confidence.TENTATIVE)  # fmt: skip
+
+
+@active(
+    id="ssrf.url-parameter",
+    title="Server-side request forgery through a URL parameter",
+    category="ssrf",
+    severity=Severity.HIGH,
+    confidence=Confidence.CERTAIN,
+    cwe=918,
+    owasp="API7:2023",
+    description=(
+        "The server fetches a URL the caller chooses. An attacker points it at internal "
+        "services the internet cannot reach: cloud metadata "
+        "(`http://169.254.169.254/` for instance credentials), admin panels, databases on "
+        "localhost, other hosts of the private network. Proof on a target on this "
+        "machine: the scanner's own receiver on 127.0.0.1 received the request "
+        "(certain). Elsewhere: the errors for an unresolvable name and for a closed local "
+        "port showed the server tried to reach both (tentative). Bound: at most 8 "
+        "parameters, at most 2 requests each; bodies only with --active."
+    ),
+    remediation=(
+        "Do not fetch arbitrary URLs. Accept an id and map it to a known URL, or check "
+        "the URL against an allow list of hosts (`urlsplit(url).hostname in ALLOWED`). "
+        "If any public URL must be allowed: resolve the name once, refuse private, "
+        "loopback, link-local and metadata addresses (`ipaddress.ip_address(ip).is_global`), "
+        "connect to that resolved address, disable redirects "
+        "(`requests.get(url, allow_redirects=False, timeout=5)`) and block egress to "
+        "169.254.169.254 at the network level (IMDSv2 on AWS)."
+    ),
+    references=(
+        "https://cwe.mitre.org/data/definitions/918.html",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html",
+    ),
+)
+async def ssrf(ctx: CheckContext) -> None:
+    chosen = candidates(ctx)
+    if not chosen:
+        return
+    if runs_here(ctx):
+        hits = await out_of_band(ctx, chosen)
+    else:
+        found = await asyncio.gather(*(differential(ctx, s) for s in chosen))
+        hits = [h for h in found if h is not None]
+    for hit in hits:
+        ctx.report(hit)

@@ -1,0 +1,1 @@
+"""Unsafe consumption (API10): permissive CORS, open redirects, JSONP callbacks."""

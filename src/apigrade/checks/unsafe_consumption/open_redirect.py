@@ -1,0 +1,105 @@
+"""Open redirects: redirect parameters (next, url, return_to ...) that send users off-site.
+
+Each candidate query parameter gets, in turn until one works, ``https://apigrade-redirect.invalid/``,
+``//apigrade-redirect.invalid/`` (protocol-relative) and ``/\\apigrade-redirect.invalid/``
+(browsers read the backslash as a slash). A ``Location`` (or ``Refresh``) header that
+resolves to that host is proof. Redirects are never followed (the probe asks for none,
+and the engine never leaves the target), and the name is reserved: nothing is reached.
+
+Bound: at most 10 parameters, at most 3 requests each (30).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from urllib.parse import urljoin, urlsplit
+
+from apigrade.checks.context import CheckContext, Hit
+from apigrade.checks.input_validation import Slot, get_endpoints, slots
+from apigrade.checks.registry import active
+from apigrade.model import Confidence, Severity
+
+MAX_SLOTS = 10
+HOST = "apigrade-redirect.invalid"
+PAYLOADS = (f"https://{HOST}/", f"//{HOST}/", f"/\\{HOST}/")
+NAMES = frozenset({
+    "next", "url", "redirect", "redirecturl", "redirecturi", "redirectto", "redir", "return",
+    "returnto", "returnurl", "returnpath", "continue", "continueurl", "dest", "destination",
+    "goto", "forward", "forwardurl", "successurl", "backurl", "target", "rurl", "loginurl",
+    "callbackurl",
+})  # fmt: skip
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def candidates(ctx: CheckContext) -> list[Slot]:
+    names = {_norm(n) for n in NAMES}
+    found = [s for s in slots(get_endpoints(ctx), ("query",)) if _norm(s.name) in names]
+    return found[:MAX_SLOTS]
+
+
+def off_site(request_url: str, location: str) -> bool:
+    """True when a browser following ``location`` lands on the probe host."""
+    dest = urljoin(request_url, location.strip().replace("\\", "/"))
+    return (urlsplit(dest).hostname or "").lower() == HOST
+
+
+async def test_slot(ctx: CheckContext, slot: Slot) -> Hit | None:
+    for payload in PAYLOADS:
+        probe = slot.probe(payload)
+        if probe is None:
+            return None
+        ex = await ctx.send(probe)
+        if ex is None:
+            return None
+        location = ex.response.header("location") or ""
+        refresh = _REFRESH_URL.search(ex.response.header("refresh") or "")
+        target = location or (refresh.group(1) if refresh else "")
+        if target and off_site(ex.url, target):
+            header = "Location" if location else "Refresh"
+            return Hit(url=slot.baseline_url() or ex.url, parameter=slot.name,
+                       evidence=f"GET {ex.url} -> {ex.status}, {header}: {target}")  # fmt: skip
+    return None
+
+
+@active(
+    id="redirect.open-redirect",
+    title="Open redirect",
+    category="unsafe-consumption",
+    severity=Severity.MEDIUM,
+    confidence=Confidence.CERTAIN,
+    cwe=601,
+    owasp="API10:2023",
+    description=(
+        "A parameter decides where the server redirects, and it accepts other sites. "
+        "Phishing links then start on your trusted domain "
+        "(`https://your.site/login?next=https://evil.example/`), OAuth flows leak codes "
+        "and tokens to the attacker, and SSRF filters that follow redirects are bypassed. "
+        "Bound: at most 10 parameters, at most 3 requests each; redirects are never "
+        "followed."
+    ),
+    remediation=(
+        "Redirect only to relative paths or known hosts. In Flask:\n\n"
+        "    from urllib.parse import urlsplit\n"
+        "    target = request.args.get('next', '/')\n"
+        "    parts = urlsplit(target.replace('\\\\', '/'))\n"
+        "    if parts.scheme or parts.netloc or not target.startswith('/'):\n"
+        "        target = '/'\n"
+        "    return redirect(target)\n\n"
+        "or compare the host against an allow list. Prefer redirect ids (`?next=orders`) "
+        "mapped to URLs on the server."
+    ),
+    references=(
+        "https://cwe.mitre.org/data/definitions/601.html",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Unvalidated_Redirects_and_Forwards_Cheat_Sheet.html",
+    ),
+)
+async def open_redirect(ctx: CheckContext) -> None:
+    hits = await asyncio.gather(*(test_slot(ctx, s) for s in candidates(ctx)))
+    for hit in hits:
+        if hit is not None:
+            ctx.report(hit)
