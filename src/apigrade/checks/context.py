@@ -63,6 +63,8 @@ class ScanState:
     identities: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     user_headers: tuple[tuple[str, str], ...] = ()
     user_cookie: str | None = None
+    #: True when the app is scanned in-process: there is no socket to open
+    in_process: bool = False
 
 
 class CheckContext:
@@ -116,6 +118,11 @@ class CheckContext:
     def identities(self) -> dict[str, tuple[tuple[str, str], ...]]:
         """Named identities (``--identity NAME:HEADER``): extra headers for each."""
         return self._state.identities
+
+    @property
+    def in_process(self) -> bool:
+        """True when the target is an app object scanned without a socket."""
+        return self._state.in_process
 
     @property
     def user_headers(self) -> tuple[tuple[str, str], ...]:

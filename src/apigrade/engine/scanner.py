@@ -21,7 +21,7 @@ from apigrade.engine.client import Engine, EngineConfig
 from apigrade.engine.discover import Discoverer
 from apigrade.engine.http import Exchange
 from apigrade.engine.target import Target
-from apigrade.engine.transports import transport_for
+from apigrade.engine.transports import ASGIAppTransport, WSGIAppTransport, transport_for
 from apigrade.errors import TargetError, UsageError
 from apigrade.fingerprint import FpInput, fingerprint
 from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
@@ -91,6 +91,7 @@ class Scan:
             identities={k: tuple(v) for k, v in options.identities.items()},
             user_headers=tuple(options.headers),
             user_cookie=options.cookie,
+            in_process=isinstance(transport, WSGIAppTransport | ASGIAppTransport),
         )
         checks = REGISTRY.checks()
         if options.only is not None:

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from apigrade import __version__
@@ -32,6 +32,8 @@ from apigrade.store.models import COMPLETE, INCOMPLETE, RUNNING, SCAN, FindingRo
 #: A ``running`` row older than this is shown as incomplete even when its owner is unknown.
 STALE_AFTER = timedelta(hours=24)
 _ID = re.compile(r"^[0-9a-f]{4,32}$")
+#: Options key of a row claimed by id (fleet jobs): ``{"attempts": N, "worker": name}``.
+CLAIM_KEY = "fleet"
 
 
 def _now() -> datetime:
@@ -65,6 +67,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _options(row: ScanRow) -> dict[str, Any]:
+    try:
+        data = json.loads(row.options or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _claim_meta(options: dict[str, Any]) -> dict[str, Any]:
+    meta = options.get(CLAIM_KEY)
+    return meta if isinstance(meta, dict) else {}
+
+
+def _attempts(meta: dict[str, Any]) -> int:
+    try:
+        return max(1, int(meta.get("attempts", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
 def effective_status(row: ScanRow, now: datetime | None = None) -> str:
     """``running`` only while the scanning process can still finish it."""
     if row.status != RUNNING:
@@ -94,13 +116,18 @@ class ScanRecord:
     error: str | None
     has_report: bool
     options: dict[str, Any] = field(default_factory=dict)
+    #: How many times the row was claimed by ``begin(scan_id=...)`` (1 for ordinary scans).
+    attempts: int = 1
+    #: The worker named by the latest claim, if any.
+    worker: str | None = None
+    #: Origin + path of the target, the key ``scans(target=...)`` filters on.
+    target_key: str = ""
 
     @classmethod
     def of(cls, row: ScanRow) -> ScanRecord:
-        try:
-            options = json.loads(row.options or "{}")
-        except ValueError:
-            options = {}
+        options = _options(row)
+        meta = _claim_meta(options)
+        worker = meta.get("worker")
         return cls(
             scan_id=row.id,
             target=row.target,
@@ -115,7 +142,10 @@ class ScanRecord:
             baseline_id=row.baseline_id,
             error=row.error,
             has_report=row.report is not None,
-            options=options if isinstance(options, dict) else {},
+            options=options,
+            attempts=_attempts(meta),
+            worker=worker if isinstance(worker, str) else None,
+            target_key=row.target_key,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -171,12 +201,50 @@ class Store:
         target: str,
         options: dict[str, Any] | None = None,
         *,
+        scan_id: str | None = None,
+        worker: str | None = None,
         kind: str = SCAN,
         baseline_id: str | None = None,
     ) -> str:
-        """Insert a ``running`` row before the scan starts; returns the new scan id."""
-        scan_id = uuid.uuid4().hex[:12]
-        row = ScanRow(
+        """Insert a ``running`` row before the scan starts; returns its scan id.
+
+        Without ``scan_id`` a new id is chosen. With one (a fleet job id: 4 to 32 lowercase
+        hex digits) the call is idempotent: the first claims a new row, a repeat claims the
+        same row again (one more attempt, this process as owner, ``worker`` recorded) and
+        sets it ``running`` - unless it is already complete: a finished report stays
+        visible until the new run's ``finish`` replaces it. ``options`` are those of the
+        first claim.
+        """
+        if scan_id is None:
+            new_id = uuid.uuid4().hex[:12]
+            with self._session(write=True) as s:
+                s.add(self._new_row(new_id, target, options or {}, kind, baseline_id))
+            return new_id
+        if not _ID.match(scan_id):
+            raise UsageError(f"bad scan id {scan_id!r}: expected 4 to 32 lowercase hex digits")
+        meta = {"attempts": 1, "worker": worker}
+        for last_try in (False, True):  # a concurrent first claim makes the insert collide
+            try:
+                with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                    row = s.get(ScanRow, scan_id, with_for_update=True)
+                    if row is None:
+                        opts = {**(options or {}), CLAIM_KEY: meta}
+                        s.add(self._new_row(scan_id, target, opts, kind, baseline_id))
+                    else:
+                        self._reclaim(row, worker)
+                return scan_id
+            except IntegrityError:
+                if last_try:
+                    raise StoreError(f"cannot claim scan {scan_id}: it keeps changing") from None
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot write to the history database: {reason(exc)}") from None
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _new_row(
+        scan_id: str, target: str, options: dict[str, Any], kind: str, baseline_id: str | None
+    ) -> ScanRow:
+        return ScanRow(
             id=scan_id,
             target=_clean(target),
             target_key=target_key(target),
@@ -185,15 +253,24 @@ class Store:
             findings_count=0,
             requests_sent=0,
             tool_version=__version__[:32],
-            options=json.dumps(options or {}),
+            options=json.dumps(options),
             kind=kind,
             baseline_id=baseline_id,
             pid=os.getpid(),
             host=socket.gethostname()[:255],
         )
-        with self._session(write=True) as s:
-            s.add(row)
-        return scan_id
+
+    @staticmethod
+    def _reclaim(row: ScanRow, worker: str | None) -> None:
+        opts = _options(row)
+        opts[CLAIM_KEY] = {"attempts": _attempts(_claim_meta(opts)) + 1, "worker": worker}
+        row.options = json.dumps(opts)
+        if row.status != COMPLETE:
+            row.status = RUNNING
+            row.error = None
+            row.finished_at = None
+        row.pid = os.getpid()
+        row.host = socket.gethostname()[:255]
 
     def finish(
         self, scan_id: str, report: ScanReport, discovery: dict[str, Any] | None = None
@@ -209,10 +286,14 @@ class Store:
         return report
 
     def mark_incomplete(self, scan_id: str, error: str, report: ScanReport | None = None) -> None:
-        """An interrupted or failed scan: keep what it found, never show it as complete."""
+        """An interrupted or failed scan: keep what it found, never show it as complete.
+
+        A row that is already complete is left as it is (a failed re-run of a finished
+        fleet job does not hide the finished report).
+        """
         if report is not None:
             report = report.model_copy(update={"scan_id": scan_id, "complete": False})
-        self._write_report(scan_id, report, INCOMPLETE, error)
+        self._write_report(scan_id, report, INCOMPLETE, error, keep_complete=True)
 
     def _write_report(
         self,
@@ -221,11 +302,16 @@ class Store:
         status: str,
         error: str | None,
         discovery: dict[str, Any] | None = None,
+        *,
+        keep_complete: bool = False,
     ) -> None:
+        """Write the outcome in one transaction; findings rows are replaced, never added to."""
         with self._session(write=True) as s:
-            row = s.get(ScanRow, scan_id)
+            row = s.get(ScanRow, scan_id, with_for_update=True)
             if row is None:
                 raise StoreError(f"scan {scan_id} is not in the history database")
+            if keep_complete and row.status == COMPLETE:
+                return
             if discovery is not None:
                 row.options = json.dumps(
                     {**json.loads(row.options or "{}"), "discovery": discovery}
@@ -242,6 +328,7 @@ class Store:
             row.findings_count = len(report.findings)
             row.requests_sent = report.requests_sent
             row.report = report.model_dump_json()
+            s.execute(delete(FindingRow).where(FindingRow.scan_id == scan_id))
             s.add_all(
                 FindingRow(
                     scan_id=scan_id,
@@ -306,6 +393,60 @@ class Store:
         with self._session() as s:
             rows = s.scalars(query.limit(limit)).all()
         return [ScanRecord.of(r) for r in reversed(rows)]
+
+    def scans(
+        self,
+        target: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        kind: str | None = None,
+    ) -> list[ScanRecord]:
+        """Scans newest first, of one target or all, optionally of one (effective) status
+        (``running``, ``complete``, ``incomplete``) and one kind."""
+        if status not in (None, RUNNING, COMPLETE, INCOMPLETE):
+            raise UsageError(f"unknown scan status {status!r}")
+        query = select(ScanRow).order_by(ScanRow.created_at.desc(), ScanRow.id.desc())
+        if target:
+            query = query.where(ScanRow.target_key == target_key(target))
+        if kind:
+            query = query.where(ScanRow.kind == kind)
+        if status == COMPLETE:
+            query = query.where(ScanRow.status == COMPLETE)
+        elif status == RUNNING:
+            query = query.where(ScanRow.status == RUNNING)
+        elif status == INCOMPLETE:  # stored as such, or running with a dead owner
+            query = query.where(ScanRow.status.in_((RUNNING, INCOMPLETE)))
+        if status in (None, COMPLETE):
+            with self._session() as s:
+                return [ScanRecord.of(r) for r in s.scalars(query.limit(limit)).all()]
+        found: list[ScanRecord] = []  # the effective status needs each row: read in pages
+        page = max(limit, 200)
+        with self._session() as s:
+            for offset in range(0, 1_000_000, page):
+                rows = s.scalars(query.offset(offset).limit(page)).all()
+                found += [r for r in map(ScanRecord.of, rows) if r.status == status]
+                if len(found) >= limit or len(rows) < page:
+                    break
+        return found[:limit]
+
+    def latest_per_target(self, *, kind: str | None = None, limit: int = 500) -> list[ScanRecord]:
+        """Each target's newest scan (any status), ordered by target key."""
+        newest = select(ScanRow.target_key, func.max(ScanRow.created_at).label("at"))
+        if kind:
+            newest = newest.where(ScanRow.kind == kind)
+        sub = newest.group_by(ScanRow.target_key).subquery()
+        query = select(ScanRow).join(
+            sub, (ScanRow.target_key == sub.c.target_key) & (ScanRow.created_at == sub.c.at)
+        )
+        if kind:
+            query = query.where(ScanRow.kind == kind)
+        query = query.order_by(ScanRow.target_key, ScanRow.id.desc())
+        unique: dict[str, ScanRecord] = {}
+        with self._session() as s:
+            for row in s.scalars(query).all():  # equal timestamps: the highest id wins
+                unique.setdefault(row.target_key, ScanRecord.of(row))
+        return list(unique.values())[:limit]
 
     def latest(self, target: str | None = None, *, exclude: str | None = None) -> ScanRecord | None:
         """The newest complete scan, of one target or of any."""

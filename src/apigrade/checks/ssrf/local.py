@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from apigrade.checks.context import CheckContext
-from apigrade.engine.transports import ASGIAppTransport, WSGIAppTransport
 
 MAX_RECORDED = 100
 MARKER = b"apigrade-ssrf-receiver"
@@ -22,8 +21,7 @@ MARKER = b"apigrade-ssrf-receiver"
 
 def in_process(ctx: CheckContext) -> bool:
     """True when the app is scanned in-process (no socket: nothing to connect to)."""
-    engine = getattr(getattr(ctx, "_state", None), "engine", None)
-    return isinstance(getattr(engine, "_transport", None), WSGIAppTransport | ASGIAppTransport)
+    return ctx.in_process
 
 
 def loopback_host(host: str) -> bool:
