@@ -47,7 +47,7 @@ def _options(
     max_requests: int, concurrency: int, rate: float | None, timeout: float,
 ) -> ScanOptions:
     from apigrade.engine.scanner import ScanOptions
-    from apigrade.fleet.targets import parse_header
+    from apigrade.options import parse_header
 
     return ScanOptions(
         headers=[parse_header(h) for h in header or []], cookie=cookie, insecure=insecure,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from apigrade.engine.target import Target
 from apigrade.errors import UsageError
+from apigrade.options import parse_header
 
 #: Keys allowed in a ``[[target]]`` table and in ``[defaults]``.
 _KEYS = {"url", "headers", "cookie"}
@@ -38,16 +39,6 @@ class FleetTarget:
 class _Entry:
     headers: list[tuple[str, str]] = field(default_factory=list)
     cookie: str | None = None
-
-
-def parse_header(raw: str) -> tuple[str, str]:
-    """``"Name: value"`` -> ``("Name", "value")``; one-line UsageError when malformed."""
-    name, sep, value = raw.partition(":")
-    if not sep or not name.strip() or any(c in name for c in " \r\n\t"):
-        raise UsageError(f"bad header {raw!r}: expected 'Name: value'")
-    if "\r" in value or "\n" in value:
-        raise UsageError("bad header: line breaks are not allowed in values")
-    return name.strip(), value.strip()
 
 
 def normalise(url: str) -> str:

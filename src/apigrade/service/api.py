@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
 from apigrade.errors import UsageError
-from apigrade.fleet.targets import parse_header
+from apigrade.options import parse_header
 from apigrade.service.jobs import ScanRequestData
 from apigrade.service.render import REPORT_CSP, report_html
 
