@@ -150,7 +150,9 @@ def scan(
             report = ss.interrupted(started[0].partial_report())
         else:
             report = ss.finish(report)
-    cli_store.emit_scan(report, ss.comparison, formats, output, output_dir, err, severity)
+    cli_store.emit_scan(
+        report, ss.comparison, formats, output, output_dir, err, severity, ss.trend
+    )
     if interrupted:
         err.print("apigrade: interrupted; the report is partial", markup=False)
         raise typer.Exit(130)

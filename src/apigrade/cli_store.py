@@ -54,6 +54,7 @@ class ScanSession:
         self.recorder = recorder
         self.baseline = baseline
         self.comparison: Comparison | None = None
+        self.trend: list[tuple[str, int]] | None = None
 
     def on_start(self, scan: Scan) -> None:
         self.recorder.on_start(scan)
@@ -71,8 +72,9 @@ class ScanSession:
         from apigrade.store.repository import target_key
 
         report = self.recorder.finish(report)
-        if self.recorder.scan_id is not None:
+        if self.recorder.scan_id is not None and self.recorder.store is not None:
             _say(f"stored as scan {report.scan_id}")
+            self.trend = score_trend(self.recorder.store, report.target)
         if self.baseline is not None:
             if target_key(self.baseline.target) != target_key(report.target):
                 _say(f"warning: the baseline scanned another target ({self.baseline.target})")
@@ -115,6 +117,7 @@ def emit_scan(
     output_dir: Path | None,
     err: Console,
     fail_on: Severity | None = None,
+    trend: list[tuple[str, int]] | None = None,
 ) -> None:
     """Write the report as usual; with ``--baseline`` stdout also carries the comparison.
 
@@ -126,12 +129,12 @@ def emit_scan(
     from apigrade.store.render import COMPARISON_FORMATS, render_comparison
 
     if comparison is None:
-        emit(report, formats, output, output_dir, err, fail_on)
+        emit(report, formats, output, output_dir, err, fail_on, trend)
         return
     fmt = formats[0] if formats[0] in COMPARISON_FORMATS else "text"
     to_files = output is not None or output_dir is not None
     if to_files or formats[0] == "text":
-        emit(report, formats, output, output_dir, err, fail_on)
+        emit(report, formats, output, output_dir, err, fail_on, trend)
         if not to_files:
             sys.stdout.write("\n")
     elif report.scan_id:
@@ -179,9 +182,22 @@ def show(
     with open_store(db) as store:
         record = store.get(scan_id)
         report = store.report(record.scan_id)
+        trend = score_trend(store, record.target, until=record.created_at)
     if record.status != "complete":
         _say(f"warning: scan {record.scan_id} is {record.status}: the report is partial")
-    emit(report, formats, output, output_dir, Console(stderr=True, highlight=False))
+    emit(report, formats, output, output_dir, Console(stderr=True, highlight=False), trend=trend)
+
+
+def score_trend(store: Store, target: str, until: Any = None) -> list[tuple[str, int]]:
+    """(date, score) of the target's complete scans, oldest first, up to ``until``.
+
+    Empty unless there are two or more: one point is not a trend.
+    """
+    rows = [r for r in store.history(target, limit=50) if r.status == "complete" and r.score is not None]
+    if until is not None:
+        rows = [r for r in rows if r.created_at <= until]
+    points = [(r.created_at.strftime("%Y-%m-%d %H:%M"), int(r.score or 0)) for r in rows]
+    return points if len(points) > 1 else []
 
 
 def diff(

@@ -17,10 +17,16 @@ EXTENSIONS = {
 }
 
 
-def renderer(fmt: str, *, fail_on: Severity | None = None) -> Callable[[ScanReport], str] | None:
+Trend = list[tuple[str, int]]
+
+
+def renderer(
+    fmt: str, *, fail_on: Severity | None = None, trend: Trend | None = None
+) -> Callable[[ScanReport], str] | None:
     """The renderer for a format, or None when this version cannot write it yet.
 
     ``fail_on`` is the ``--fail-on`` gate; JUnit marks findings at or above it as failures.
+    ``trend`` (date, score) pairs from the history draw a score chart in HTML.
     """
     if fmt == "json":
         from apigrade.report.json import render_json
@@ -37,7 +43,7 @@ def renderer(fmt: str, *, fail_on: Severity | None = None) -> Callable[[ScanRepo
     if fmt == "html":
         from apigrade.report.html import render_html
 
-        return lambda r: render_html(r)
+        return lambda r: render_html(r, trend=trend)
     if fmt == "markdown":
         from apigrade.report.markdown import render_markdown
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
 from apigrade.options import write_text
-from apigrade.report import EXTENSIONS, FORMATS, renderer
+from apigrade.report import EXTENSIONS, FORMATS, Trend, renderer
 from apigrade.report.escape import one_line
 
 
@@ -39,6 +39,7 @@ def emit(
     output_dir: Path | None = None,
     err: Console | None = None,
     fail_on: Severity | None = None,
+    trend: Trend | None = None,
 ) -> list[Path]:
     """Write the report; a summary line goes to stderr whenever files are written."""
     check_formats(formats, output, output_dir)
@@ -51,12 +52,12 @@ def emit(
             color = sys.stdout.isatty()
             sys.stdout.write(render_text(report, color=color, width=terminal_width()))
         else:
-            render = renderer(fmt, fail_on=fail_on)
+            render = renderer(fmt, fail_on=fail_on, trend=trend)
             assert render is not None
             sys.stdout.write(render(report))
         return written
     for fmt in formats:
-        render = renderer(fmt, fail_on=fail_on)
+        render = renderer(fmt, fail_on=fail_on, trend=trend)
         assert render is not None
         path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
         write_text(path, render(report))
