@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import pkgutil
+import re
+import sys
 from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import pytest
 from apps_debug import (
     Recorder,
     api_app,
@@ -26,6 +30,7 @@ from apigrade.checks.misconfiguration.werkzeug_debugger import (
     js_version_hint,
     parse_debugger_page,
 )
+from apigrade.checks.misconfiguration.werkzeug_versions import _worst, applicable
 from apps.catchall import create_app as catchall_app
 from apps.hardened import create_app as hardened_app
 
@@ -33,7 +38,33 @@ DEBUGGER = "flask.werkzeug-debugger"
 UNLOCKED = "flask.werkzeug-console-unlocked"
 TRACEBACK = "flask.werkzeug-traceback"
 ONLY = [DEBUGGER, TRACEBACK]
-MINE = [DEBUGGER, UNLOCKED, TRACEBACK, "errors.verbose-error", "flask.werkzeug-vulnerable-version"]
+VULN = "flask.werkzeug-vulnerable-version"
+MINE = [DEBUGGER, UNLOCKED, TRACEBACK, "errors.verbose-error", VULN]
+
+
+def _version_tuple(text: str) -> tuple[int, int, int]:
+    """'2.3.8' -> (2, 3, 8); '3.1.0rc1' -> (3, 1, 0). No packaging dependency."""
+    nums = [int(n) for n in re.findall(r"\d+", text)[:3]]
+    nums += [0] * (3 - len(nums))
+    return (nums[0], nums[1], nums[2])
+
+
+#: The installed Werkzeug. The trusted-host check of the console and of code execution
+#: (CVE-2024-34069 fix) exists from 3.0.3 on; before it, any Host gets the console and
+#: traceback pages render EVALEX = true whatever the Host.
+WERKZEUG = _version_tuple(importlib.metadata.version("werkzeug"))
+HOST_CHECK = WERKZEUG >= (3, 0, 3)
+
+
+def _expected_js_hint(version: tuple[int, int, int]) -> str:
+    """What js_version_hint must say for the debugger.js shipped with ``version``."""
+    if version >= (3, 0, 4):
+        return ">= 3.0.4"
+    if version >= (3, 0, 3):
+        return "3.0.3"
+    if version >= (2, 0, 0):
+        return "2.0 to 3.0.2"
+    return "< 2.0"
 
 
 def _shared(name: str) -> str:
@@ -45,7 +76,7 @@ def _shared(name: str) -> str:
 def test_real_debugger_resources_are_recognised_and_lookalikes_are_not() -> None:
     js, css = _shared("debugger.js"), _shared("style.css")
     assert is_debugger_js(js) and is_debugger_css(css)
-    assert js_version_hint(js) == ">= 3.0.4"  # the installed Werkzeug 3.1
+    assert js_version_hint(js) == _expected_js_hint(WERKZEUG)  # the installed Werkzeug
     page = "<!doctype html><html><body>EVALEX_TRUSTED initPinBox pinauth openShell</body></html>"
     assert not is_debugger_js(page) and not is_debugger_css(page)
     assert not is_debugger_js("body { color: red }") and not is_debugger_css(js)
@@ -56,10 +87,19 @@ def test_pin_protected_debugger_is_high_in_process() -> None:
     [hit] = by_check(report, DEBUGGER)
     assert hit.severity == "high" and hit.cwe == 489 and hit.category == "misconfiguration"
     assert "debugger.js served" in hit.evidence and "locked by PIN" in hit.evidence
-    # in-process the Host is "testserver": Werkzeug 3.1 refuses it, localhost gets the console
-    assert (
-        "restricted to trusted hosts" in hit.evidence and "400 for Host testserver" in hit.evidence
-    )
+    if HOST_CHECK:
+        # in-process the Host is "testserver": Werkzeug >= 3.0.3 refuses it, localhost gets
+        # the console
+        assert (
+            "restricted to trusted hosts" in hit.evidence
+            and "400 for Host testserver" in hit.evidence
+        )
+    else:
+        # before 3.0.3 there is no host check: "testserver" gets the console directly
+        assert "restricted to trusted hosts" not in hit.evidence
+        assert "400 for Host" not in hit.evidence
+        assert "answered for the target's own Host header" in hit.evidence
+        assert "reachable at http://testserver/console" in hit.evidence
     assert not by_check(report, UNLOCKED)
     traces = by_check(report, TRACEBACK)
     paths = {urlsplit(t.url).path for t in traces}
@@ -81,6 +121,11 @@ def test_pin_protected_debugger_over_a_socket_is_not_host_restricted(
     assert by_check(report, TRACEBACK)
 
 
+@pytest.mark.skipif(
+    not HOST_CHECK,
+    reason="DebuggedApplication.trusted_hosts (the console Host check) exists only in "
+    f"Werkzeug >= 3.0.3; installed {'.'.join(map(str, WERKZEUG))}",
+)
 def test_trusted_hosts_restriction_is_reported(serve: Callable[..., str]) -> None:
     url = serve(localhost_only())
     report = scan_url(url, only=ONLY)
@@ -100,11 +145,18 @@ def test_debugger_without_pin_is_critical(serve: Callable[..., str]) -> None:
 
 
 def test_frames_that_run_code_without_pin_are_critical_even_without_console() -> None:
-    # No /console, PIN off; in-process the Host is untrusted, so the traceback page says
-    # EVALEX = false until asked again with Host: localhost.
+    # No /console, PIN off; in-process the Host is untrusted, so (Werkzeug >= 3.0.3) the
+    # traceback page says EVALEX = false until asked again with Host: localhost.
     report = scan_app(debugged(pin_security=False, console_path=None), only=ONLY)
     [hit] = by_check(report, UNLOCKED)
-    assert "with Host: localhost (EVALEX = true, EVALEX_TRUSTED = true)" in hit.evidence
+    assert hit.severity == "critical"
+    assert "interactive console: not found at /console" in hit.evidence
+    if HOST_CHECK:
+        assert "with Host: localhost (EVALEX = true, EVALEX_TRUSTED = true)" in hit.evidence
+    else:
+        # before 3.0.3 the page runs code for any Host: no second request was needed
+        assert "with Host: localhost" not in hit.evidence
+        assert "(EVALEX = true, EVALEX_TRUSTED = true)" in hit.evidence
 
 
 def test_debugger_without_evalex_is_medium() -> None:
@@ -163,6 +215,25 @@ def test_traceback_page_is_parsed() -> None:
 
 
 def test_no_findings_without_the_debugger(serve: Callable[..., str]) -> None:
+    # Over a socket the dev server's banner names the installed Werkzeug: on a release with
+    # advisories (e.g. 2.x, before the 3.0.3 fix) the version finding is correct and is the
+    # only one allowed. In-process there is no banner, so nothing at all.
+    py = (sys.version_info[0], sys.version_info[1], sys.version_info[2])
+    advs = applicable(WERKZEUG, py)
+    advisories = {a.cve for a in advs}
     for app in (api_app(), catchall_app(), hardened_app()):
-        for report in (scan_app(app, only=MINE), scan_url(serve(app), only=MINE)):
-            assert not [f for f in report.findings if f.check_id in MINE], report.findings
+        report = scan_app(app, only=MINE)
+        assert not [f for f in report.findings if f.check_id in MINE], report.findings
+        report = scan_url(serve(app), only=MINE)
+        mine = [f for f in report.findings if f.check_id in MINE]
+        if not advisories:
+            assert not mine, report.findings
+            continue
+        [hit] = mine
+        assert hit.check_id == VULN, report.findings
+        assert hit.severity == _worst(advs, debugger=False)  # version-only evidence
+        assert f"Werkzeug/{importlib.metadata.version('werkzeug')}" in hit.evidence
+        for cve in advisories:
+            assert cve in hit.evidence
+        if WERKZEUG < (3, 0, 3):
+            assert "CVE-2024-34069" in hit.evidence and "only if the debugger is on" in hit.evidence
