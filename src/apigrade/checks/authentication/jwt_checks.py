@@ -1,18 +1,26 @@
-"""JWT flaws: unsigned (alg none) tokens accepted, no expiry, long lifetime, readable claims.
+"""JWT flaws: unsigned (alg none) tokens accepted, RS/HS key confusion, no expiry, long
+lifetime, readable claims.
 
 The alg-none probe follows the contract: an unsigned copy of a JWT the scan saw is sent
-to GET endpoints only, and only to endpoints that reject requests without a token.
+to GET endpoints only, and only to endpoints that reject requests without a token. The
+key-confusion probe sends a token signed with a key (the exposed public key used as an
+HMAC secret), so it runs only with ``--active``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from apigrade.checks.authentication import (
     Artefact,
@@ -32,6 +40,15 @@ MAX_TOKENS = 3
 MAX_URLS_PER_TOKEN = 2
 MAX_LIFETIME_S = 24 * 3600
 _REJECTED = (401, 403)
+#: key confusion: asymmetric algorithms whose public key may serve as an HMAC secret
+RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+KEY_PATHS = ("/.well-known/jwks.json", "/.well-known/openid-configuration", "/jwks.json")
+MAX_KEY_REQUESTS = 3
+MAX_CONFUSION_REQUESTS = 6
+MAX_PUBLIC_KEYS = 8
+_PEM_BEGIN = "-----BEGIN PUBLIC KEY-----"
+_PEM_END = "-----END PUBLIC KEY-----"
+_PEM_MAX = 4096
 _API_HINTS = ("/api", "/me", "/user", "/account", "/profile", "/admin", "/v1", "/v2")
 
 _AUTH = dict(category="authentication", owasp="API2:2023")
@@ -67,6 +84,29 @@ finding_kind(
         "replayed that long, and JWTs cannot be revoked without extra server state."
     ),
     remediation=_JWT_FIX,
+    **_AUTH,
+)
+finding_kind(
+    id="jwt.key-confusion",
+    title="JWT algorithm confusion: HS256 token signed with the public key accepted",
+    severity=Severity.HIGH,
+    confidence=Confidence.CERTAIN,
+    cwe=347,
+    description=(
+        "The API issues RS/PS-signed JWTs and exposes the matching public key (JWKS or "
+        "PEM). An endpoint that refuses requests without a token accepted a copy of a valid "
+        "token re-signed with HS256 using that public key as the HMAC secret: the verifier "
+        "lets the token's header choose the algorithm, so anyone can forge tokens."
+    ),
+    remediation=(
+        "Pin the algorithm when verifying, never let the token's header choose it: PyJWT "
+        '`jwt.decode(token, public_key, algorithms=["RS256"])`; never pass both HMAC and '
+        "RSA algorithms for one key, and keep HMAC secrets and public keys apart."
+    ),
+    references=(
+        "https://cwe.mitre.org/data/definitions/347.html",
+        "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/",
+    ),
     **_AUTH,
 )
 finding_kind(
@@ -116,6 +156,19 @@ def unsigned_copy(token: str, alg: str) -> str:
     raw = json.dumps(header, separators=(",", ":")).encode()
     payload = token.split(".")[1]  # kept byte for byte: the claims stay identical
     return f"{jwt.utils.base64url_encode(raw).decode()}.{payload}."
+
+
+def hs256_copy(token: str, secret: bytes) -> str:
+    """The same header (alg HS256) and payload, signed with HMAC-SHA256 under ``secret``.
+
+    Built by hand: PyJWT refuses PEM-looking HMAC secrets.
+    """
+    header = jwt.get_unverified_header(token)
+    header["alg"] = "HS256"
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    signing_input = f"{jwt.utils.base64url_encode(raw).decode()}.{token.split('.')[1]}"
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{jwt.utils.base64url_encode(mac).decode()}"
 
 
 # -- claims analysis (no requests) ------------------------------------------------------
@@ -258,10 +311,12 @@ async def _test_url(
     token: str,
     present: Callable[[str], Headers],
     seen: int | None,
+    forgeries: list[tuple[str, str]],
 ) -> str | None:
-    """Evidence when the endpoint refuses no token, accepts the token and an unsigned copy.
+    """Evidence when the endpoint refuses no token, accepts the token and a forged copy.
 
-    ``seen`` is the anonymous status the scan already got (None: ask again without token).
+    ``seen`` is the anonymous status the scan already got (None: ask again without token);
+    ``forgeries`` are (description for the evidence, forged token), tried in order.
     """
     without = seen if seen is not None else await prober.status(url, (), anonymous=True)
     if without not in _REJECTED:
@@ -269,12 +324,12 @@ async def _test_url(
     with_token = await prober.status(url, present(token))
     if with_token is None or not 200 <= with_token < 300:
         return None
-    for alg in NONE_VARIANTS:
-        forged = await prober.status(url, present(unsigned_copy(token, alg)))
+    for label, forged_token in forgeries:
+        forged = await prober.status(url, present(forged_token))
         if forged is not None and 200 <= forged < 300:
             return (
                 f"GET {url}: without a token -> {without}; with the token -> {with_token}; "
-                f'with an unsigned copy (alg "{alg}", empty signature) -> {forged}'
+                f"with {label} -> {forged}"
             )
     return None
 
@@ -288,9 +343,182 @@ async def check_alg_none(ctx: CheckContext, tokens: list[Artefact]) -> None:
         present = presenter(ctx, art)
         for url, status in urls:
             seen = None if user_given else status
-            evidence = await _test_url(prober, url, art.value, present, seen)
+            forgeries = [
+                (f'an unsigned copy (alg "{alg}", empty signature)', unsigned_copy(art.value, alg))
+                for alg in NONE_VARIANTS
+            ]
+            evidence = await _test_url(prober, url, art.value, present, seen, forgeries)
             if evidence:
                 ctx.report(Hit(url=url, parameter=_place(ctx, art)[1], evidence=evidence))
+                return
+            if prober.left <= 0:
+                return
+
+
+# -- RS/HS key confusion (--active only) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """An RSA public key the target exposed, and where."""
+
+    key: RSAPublicKey
+    where: str
+
+    def secrets(self) -> list[bytes]:
+        """PEM bytes a confused verifier may use as HMAC secret: with and without the
+        trailing newline."""
+        pem = self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return list(dict.fromkeys((pem, pem.rstrip(b"\n"))))
+
+
+def _rsa_public(key: Any) -> RSAPublicKey | None:
+    if isinstance(key, RSAPrivateKey):
+        return key.public_key()
+    return key if isinstance(key, RSAPublicKey) else None
+
+
+def pem_keys(text: str, where: str) -> list[PublicKey]:
+    """RSA public keys in PEM form in a body (also JSON-escaped: "\\n", "\\/")."""
+    keys: list[PublicKey] = []
+    start = text.find(_PEM_BEGIN)
+    while start >= 0 and len(keys) < MAX_PUBLIC_KEYS:
+        end = text.find(_PEM_END, start, start + _PEM_MAX)
+        if end < 0:
+            break
+        block = text[start : end + len(_PEM_END)]
+        block = block.replace("\\r", "").replace("\\n", "\n").replace("\\/", "/")
+        try:
+            key = _rsa_public(serialization.load_pem_public_key(block.encode()))
+        except (ValueError, TypeError):
+            key = None
+        if key is not None:
+            keys.append(PublicKey(key, where))
+        start = text.find(_PEM_BEGIN, end)
+    return keys
+
+
+def jwks_keys(text: str, where: str) -> list[PublicKey]:
+    """RSA keys of a JWKS document (``{"keys": [...]}``)."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return []
+    entries = doc.get("keys") if isinstance(doc, dict) else None
+    keys: list[PublicKey] = []
+    for jwk in entries if isinstance(entries, list) else []:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+            continue
+        try:
+            key = _rsa_public(jwt.algorithms.RSAAlgorithm.from_jwk(jwk))
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+        if key is not None:
+            keys.append(PublicKey(key, where))
+        if len(keys) >= MAX_PUBLIC_KEYS:
+            break
+    return keys
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def _keys_in(ex: Exchange) -> list[PublicKey]:
+    if not 200 <= ex.status < 300:
+        return []
+    text = ex.text[:200_000]
+    keys = pem_keys(text, f"the PEM in {ex.url}") if _PEM_BEGIN in text else []
+    if '"keys"' in text:
+        keys += jwks_keys(text, f"the JWKS at {ex.url}")
+    return keys
+
+
+def _jwks_uri(ctx: CheckContext, ex: Exchange) -> str | None:
+    """The same-origin ``jwks_uri`` of an OpenID configuration."""
+    try:
+        doc = json.loads(ex.text[:200_000])
+    except ValueError:
+        return None
+    uri = doc.get("jwks_uri") if isinstance(doc, dict) else None
+    if not isinstance(uri, str) or not uri.startswith(ctx.target.origin + "/"):
+        return None
+    return uri
+
+
+async def exposed_keys(ctx: CheckContext) -> list[PublicKey]:
+    """Public keys the scan saw, else from the usual JWKS places (<= 3 requests; a place
+    the scan already fetched is not asked again)."""
+    keys: list[PublicKey] = []
+    fetched: dict[str, Exchange] = {}
+    for old in list(ctx.exchanges):
+        keys += _keys_in(old)
+        if old.probe.method == "GET" and ctx.target.in_scope(old.probe.url):
+            fetched.setdefault(_path(old.probe.url), old)
+    left = MAX_KEY_REQUESTS
+    queue = list(KEY_PATHS)
+    while queue and not keys:
+        where = queue.pop(0)
+        ex = fetched.get(_path(where))
+        if ex is None:
+            if left <= 0:
+                continue
+            left -= 1
+            got = await ctx.get(where)
+            if got is None:
+                continue
+            ex = fetched[_path(where)] = got
+        keys += _keys_in(ex)
+        uri = _jwks_uri(ctx, ex) if where.endswith("/openid-configuration") else None
+        if uri is not None and 200 <= ex.status < 300:
+            queue.insert(0, uri)
+    return keys[:MAX_PUBLIC_KEYS]
+
+
+def signing_key(token: str, alg: str, keys: list[PublicKey]) -> PublicKey | None:
+    """The exposed key that verifies the token's signature (checked locally)."""
+    for key in keys:
+        try:
+            jwt.PyJWS().decode(token, key.key, algorithms=[alg])
+        except (jwt.PyJWTError, ValueError, TypeError):
+            continue
+        return key
+    return None
+
+
+async def check_key_confusion(ctx: CheckContext, tokens: list[tuple[Artefact, str]]) -> None:
+    """Send HS256 copies of RS/PS tokens, signed with the exposed public key (bounded)."""
+    if not ctx.active or not tokens:
+        return
+    keys = await exposed_keys(ctx)
+    if not keys:
+        return
+    prober = _Prober(ctx, MAX_CONFUSION_REQUESTS)
+    for art, alg in tokens[:MAX_TOKENS]:
+        key = signing_key(art.value, alg, keys)
+        if key is None:
+            continue
+        label = (
+            f"an HS256 copy (same claims) signed with the {alg} public key from {key.where} "
+            "as HMAC secret"
+        )
+        forgeries = [(label, hs256_copy(art.value, secret)) for secret in key.secrets()]
+        user_given = art.source.startswith("user-")
+        present = presenter(ctx, art)
+        for url, status in protected_urls(ctx, user_given)[:MAX_URLS_PER_TOKEN]:
+            seen = None if user_given else status
+            evidence = await _test_url(prober, url, art.value, present, seen, forgeries)
+            if evidence:
+                ctx.report(
+                    Hit(
+                        url=url,
+                        parameter=_place(ctx, art)[1],
+                        evidence=evidence,
+                        check="jwt.key-confusion",
+                    )
+                )
                 return
             if prober.left <= 0:
                 return
@@ -318,16 +546,23 @@ async def check_alg_none(ctx: CheckContext, tokens: list[Artefact]) -> None:
     **_AUTH,
 )
 async def jwt_checks(ctx: CheckContext) -> None:
-    """Analyse every JWT seen, then test whether unsigned copies are accepted."""
+    """Analyse every JWT seen, then test whether unsigned copies are accepted, and (with
+    ``--active``) whether HS256 copies signed with an exposed public key are."""
     tokens: list[Artefact] = []
+    rsa_tokens: list[tuple[Artefact, str]] = []
     for art in collect_artefacts(ctx):
         decoded = decode_unverified(art.value) if art.is_jwt else None
         if decoded is None:
             continue
         for hit in analyse_claims(ctx, art, decoded):
             ctx.report(hit)
-        if str(decoded.header.get("alg", "")).lower() != "none":
+        alg = str(decoded.header.get("alg", ""))
+        if alg.lower() != "none":
             tokens.append(art)
+        if alg in RSA_ALGS:
+            rsa_tokens.append((art, alg))
     # the user's own tokens first: they are the ones the API expects
     tokens.sort(key=lambda a: 0 if a.source.startswith("user-") else 1)
+    rsa_tokens.sort(key=lambda t: 0 if t[0].source.startswith("user-") else 1)
     await check_alg_none(ctx, tokens)
+    await check_key_confusion(ctx, rsa_tokens)
