@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from apigrade.demo.server import serve_wsgi
-from apigrade.model import Finding, ScanReport
+from apigrade.model import ScanReport
+from helpers_scan import by_check, scan_app, scan_url  # noqa: F401 - re-exported for the tests
 from rawhttp import RawServer, Responder
 
 
@@ -24,23 +25,7 @@ def serve() -> Iterator[Callable[..., str]]:
         yield _serve
 
 
-def scan_app(app: Any, **options: Any) -> ScanReport:
-    """Scan an app object in-process (no socket)."""
-    from apigrade.engine.scanner import scan_sync
 
-    return scan_sync(app, **options)
-
-
-def scan_url(url: str, **options: Any) -> ScanReport:
-    """Scan a URL over a real socket."""
-    from apigrade.engine.scanner import scan_sync
-
-    return scan_sync(url, **options)
-
-
-def by_check(report: ScanReport, check_id: str) -> list[Finding]:
-    """The findings of one check."""
-    return [f for f in report.findings if f.check_id == check_id]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from apigrade.engine.scanner import scan_sync
@@ -21,3 +22,9 @@ def scan_url(url: str, **options: Any) -> ScanReport:
 def by_check(report: ScanReport, check_id: str) -> list[Finding]:
     """The findings of one check."""
     return [f for f in report.findings if f.check_id == check_id]
+
+
+def mine(report: ScanReport, ids: Iterable[str]) -> list[Finding]:
+    """The findings of several checks."""
+    wanted = set(ids)
+    return [f for f in report.findings if f.check_id in wanted]

@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,29 +26,13 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.serving import make_server
 
-from apigrade.engine.scanner import scan_sync
-from apigrade.model import Finding, ScanReport
+from helpers_scan import by_check, mine, scan_app, scan_url  # noqa: F401 - re-exported for the tests
 
 # -- helpers -------------------------------------------------------------------------
 
 
-def scan_app(app: Any, **options: Any) -> ScanReport:
-    """Scan an app object in-process (no socket)."""
-    return scan_sync(app, **options)
 
 
-def scan_url(url: str, **options: Any) -> ScanReport:
-    """Scan a URL over a real socket."""
-    return scan_sync(url, **options)
-
-
-def by_check(report: ScanReport, check_id: str) -> list[Finding]:
-    return [f for f in report.findings if f.check_id == check_id]
-
-
-def mine(report: ScanReport, ids: Iterable[str]) -> list[Finding]:
-    wanted = set(ids)
-    return [f for f in report.findings if f.check_id in wanted]
 
 
 class Recorder:

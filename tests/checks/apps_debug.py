@@ -1,8 +1,8 @@
 """Test apps for the Flask/Werkzeug debug checks (debugger, toolbar, banners, errors).
 
 Imported by the test modules next to it (pytest puts this folder on ``sys.path``). The
-scan helpers are repeated here rather than taken from ``conftest``: another folder's
-``conftest.py`` can shadow that module name depending on collection order.
+scan helpers come from ``tests/helpers_scan.py``, not from ``conftest``, whose module name
+another folder's ``conftest.py`` could shadow.
 """
 
 from __future__ import annotations
@@ -17,23 +17,7 @@ from flask_debugtoolbar import DebugToolbarExtension
 from werkzeug.debug import DebuggedApplication
 from werkzeug.serving import WSGIRequestHandler
 
-from apigrade.engine.scanner import scan_sync
-from apigrade.model import Finding, ScanReport
-
-
-def scan_app(app: Any, **options: Any) -> ScanReport:
-    """Scan an app object in-process (no socket)."""
-    return scan_sync(app, **options)
-
-
-def scan_url(url: str, **options: Any) -> ScanReport:
-    """Scan a URL over a real socket."""
-    return scan_sync(url, **options)
-
-
-def by_check(report: ScanReport, check_id: str) -> list[Finding]:
-    return [f for f in report.findings if f.check_id == check_id]
-
+from helpers_scan import by_check, scan_app, scan_url  # noqa: F401 - re-exported for the tests
 
 HOME = (
     "<!doctype html><html><head><title>Orders</title></head><body>"
