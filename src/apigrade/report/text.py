@@ -40,19 +40,20 @@ def _finding(f: Finding) -> Group:
         (one_line(f.title, 160), "bold"),
         (f"  [{f.check_id}]", "dim"),
     )
-    lines = [head]
+    # Label and value columns, so wrapped values stay indented under their value.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
     where = f"{f.method} {f.url}" + (f"  parameter: {f.parameter}" if f.parameter else "")
-    lines.append(Text("   where:    ", style="dim") + _t(where, 300))
+    grid.add_row("   where:", _t(where, 300))
     meta = f"{f.category.value} · {f.owasp} · CWE-{f.cwe} · confidence {f.confidence.value}"
-    lines.append(Text("   class:    ", style="dim") + Text(meta))
+    grid.add_row("   class:", Text(meta))
     if f.evidence:
-        lines.append(Text("   evidence: ", style="dim") + _t(f.evidence, 400))
+        grid.add_row("   evidence:", _t(f.evidence, 400))
     fix = strip_controls(f.remediation).strip().splitlines()
     if fix:
-        lines.append(Text("   fix:      ", style="dim") + Text(fix[0], style="green"))
-        for extra in fix[1:12]:
-            lines.append(Text("             " + extra, style="green"))
-    return Group(*lines, Text(""))
+        grid.add_row("   fix:", Text("\n".join(fix[:12]), style="green"))
+    return Group(head, grid, Text(""))
 
 
 def build(report: ScanReport) -> Group:
