@@ -324,18 +324,23 @@ def probed(log: Iterable[list[Any]]) -> tuple[dict[str, bool], dict[str, int]]:
 # -- the two tools -----------------------------------------------------------------------
 
 
-def run_apigrade(apigrade: str, target: Target, work: Path, label: str, timeout: float) -> Run:
-    out = work / f"{label}.json"
-    cmd = [apigrade, "scan", target.url, "-f", "json", "-o", str(out)]
-    run = Run(tool="apigrade", label=label, command=cmd, load_1m=os.getloadavg()[0])
+def measure(run: Run, target: Target, work: Path, label: str, timeout: float) -> None:
+    """Run ``run.command`` once: time it, and count what the target saw."""
     target.reset()
     run.wall_s, run.cpu_s, run.exit_code, run.timed_out = timed(
-        cmd, work / f"{label}.log", timeout, work
+        run.command, work / f"{label}.log", timeout, work
     )
     counted = target.count()
     run.requests_server = counted["requests"]
     run.probed, run.status_counts = probed(counted["log"])
     (work / f"{label}.server-log.json").write_text(json.dumps(counted["log"]))
+
+
+def run_apigrade(apigrade: str, target: Target, work: Path, label: str, timeout: float) -> Run:
+    out = work / f"{label}.json"
+    cmd = [apigrade, "scan", target.url, "-f", "json", "-o", str(out)]
+    run = Run(tool="apigrade", label=label, command=cmd, load_1m=os.getloadavg()[0])
+    measure(run, target, work, label, timeout)
     if out.exists():
         report = json.loads(out.read_text())
         run.requests_tool = report.get("requests_sent")
@@ -366,14 +371,7 @@ def wapiti_command(wapiti: str, url: str, work: Path, label: str, modules: str |
 
 def run_wapiti(cmd: list[str], target: Target, work: Path, label: str, timeout: float) -> Run:
     run = Run(tool="wapiti", label=label, command=cmd, load_1m=os.getloadavg()[0])
-    target.reset()
-    run.wall_s, run.cpu_s, run.exit_code, run.timed_out = timed(
-        cmd, work / f"{label}.log", timeout, work
-    )
-    counted = target.count()
-    run.requests_server = counted["requests"]
-    run.probed, run.status_counts = probed(counted["log"])
-    (work / f"{label}.server-log.json").write_text(json.dumps(counted["log"]))
+    measure(run, target, work, label, timeout)
     out = work / f"{label}.json"
     if out.exists():
         run.findings = wapiti_findings(json.loads(out.read_text()))
