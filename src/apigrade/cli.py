@@ -16,7 +16,8 @@ from rich.console import Console
 from apigrade import __version__
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport, Severity
-from apigrade.options import parse_header, parse_severity
+from apigrade.options import parse_cookie, parse_header, parse_severity
+from apigrade.redact import describe_error, redact_text
 from apigrade.report import FORMATS
 from apigrade.report.emit import check_formats, emit
 from apigrade.report.escape import one_line
@@ -100,7 +101,8 @@ def scan(
     max_requests: Annotated[int, typer.Option("--max-requests", min=1)] = 800,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256)] = 10,
     rate: Annotated[float | None, typer.Option("--rate", min=0.1)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1)] = 10.0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (connect, headers, body)")] = 10.0,
+    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), e.g. http://HOST:80 for the cleartext-redirect check of an HTTPS target; nothing outside the target's origin is contacted otherwise")] = None,
     fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="keep no history")] = False,
@@ -110,15 +112,19 @@ def scan(
     """Scan a running API or web app."""
     from apigrade.checks.authentication.identities import parse_identities
     from apigrade.engine.scanner import Scan, ScanOptions, run_scan
+    from apigrade.engine.target import parse_origin
+    from apigrade.localfiles import check_streamable
 
     formats = format or ["text"]
     check_formats(formats, output, output_dir)
     severity = parse_severity(fail_on)
-    if wordlist is not None and not wordlist.is_file():
-        raise UsageError(f"cannot read wordlist {str(wordlist)!r}")
+    if wordlist is not None:
+        check_streamable(wordlist, "wordlist")  # a regular file: /dev/zero never ends
+    for origin in scope or []:
+        parse_origin(origin)  # one usage line before anything is sent
     options = ScanOptions(
         headers=[parse_header(h) for h in header or []],
-        cookie=cookie,
+        cookie=parse_cookie(cookie),
         identities=parse_identities(identity),
         insecure=insecure,
         spec=spec,
@@ -128,6 +134,7 @@ def scan(
         concurrency=concurrency,
         rate=rate,
         timeout=timeout,
+        scope=list(scope or []),
     )
     from apigrade import cli_store  # history: --db, --no-store, --baseline (issue 5)
 
@@ -262,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="apigrade")
     except click.exceptions.UsageError as exc:
-        print(f"apigrade: error: {one_line(exc.format_message())}", file=sys.stderr)
+        print(f"apigrade: error: {one_line(redact_text(exc.format_message()))}", file=sys.stderr)
         return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -270,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         print("apigrade: interrupted", file=sys.stderr)
         return 130
     except ApigradeError as exc:
-        print(f"apigrade: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"apigrade: error: {one_line(redact_text(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except click.exceptions.ClickException as exc:
-        print(f"apigrade: error: {one_line(exc.format_message())}", file=sys.stderr)
+        print(f"apigrade: error: {one_line(redact_text(exc.format_message()))}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - never a traceback on the user's screen
-        print(f"apigrade: internal error: {one_line(repr(exc))}", file=sys.stderr)
+        # type + masked message, never the repr (it may hold a header value)
+        print(f"apigrade: internal error: {describe_error(exc)}", file=sys.stderr)
         return 2
     return int(result) if isinstance(result, int) else 0
 

@@ -47,12 +47,12 @@ def _options(
     max_requests: int, concurrency: int, rate: float | None, timeout: float,
 ) -> ScanOptions:
     from apigrade.engine.scanner import ScanOptions
-    from apigrade.options import parse_header
+    from apigrade.options import parse_cookie, parse_header
 
     return ScanOptions(
-        headers=[parse_header(h) for h in header or []], cookie=cookie, insecure=insecure,
-        active=active, max_requests=max_requests, concurrency=concurrency, rate=rate,
-        timeout=timeout,
+        headers=[parse_header(h) for h in header or []], cookie=parse_cookie(cookie),
+        insecure=insecure, active=active, max_requests=max_requests, concurrency=concurrency,
+        rate=rate, timeout=timeout,
     )
 
 
@@ -159,6 +159,16 @@ def serve(
     parallel: ParallelOpt = 2,
     max_requests: MaxRequestsOpt = 800,
     timeout: TimeoutOpt = 10.0,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="Host header to answer besides the bound address "
+                     "(repeatable; name, name:port, *.domain)"),
+    ] = None,
+    trust_proxy: Annotated[
+        list[str] | None,
+        typer.Option("--trust-proxy", help="IP or network of a reverse proxy whose "
+                     "X-Forwarded-For/-Proto are trusted (repeatable); default: none"),
+    ] = None,
 ) -> None:
     """HTTP API and web dashboard (FastAPI); scans only hosts matching --allow."""
     from apigrade.service.app import ServiceSettings, run_service
@@ -168,13 +178,16 @@ def serve(
         raise UsageError("serve needs an API key: --api-key or APIGRADE_API_KEY")
     settings = ServiceSettings.build(
         api_key=key, allow=allow or [], db_url=db, parallel=parallel,
-        max_requests=max_requests, timeout=timeout,
+        max_requests=max_requests, timeout=timeout, host=host, port=port,
+        allowed_hosts=allowed_host or [], trust_proxy=trust_proxy or [],
     )
     if not settings.allow.patterns:
         err.print("apigrade: warning: no --allow pattern, every scan request will be refused",
                   markup=False)
     shown = f"[{host}]" if ":" in host else host
     err.print(f"apigrade: serving on http://{shown}:{port}/ (dashboard and /api)", markup=False)
+    err.print(f"apigrade: answering Host {settings.allowed_hosts.describe()} "
+              "(more with --allowed-host)", markup=False)
     run_service(settings, host, port)
 
 

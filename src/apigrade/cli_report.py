@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from apigrade.errors import UsageError
+from apigrade.localfiles import REPORT_LIMIT, read_text_limited
 from apigrade.model import ScanReport, Severity
 from apigrade.options import parse_severity, write_text
 from apigrade.report import EXTENSIONS, FORMATS, renderer
@@ -20,12 +21,7 @@ from apigrade.report.escape import one_line
 
 def load_report(path: str) -> ScanReport:
     """A saved JSON report, validated by the model; any problem is one UsageError line."""
-    try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path!r} is not UTF-8 text") from None
+    raw = read_text_limited(path, REPORT_LIMIT, "report")  # "-" is stdin; at most 20 MiB
     try:
         data = json.loads(raw)
     except ValueError as exc:

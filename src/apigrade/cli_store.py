@@ -238,7 +238,7 @@ def verify(
 ) -> None:
     """Re-run only the checks behind a scan's findings: each comes back fixed or still open."""
     from apigrade.cli import _run_with_progress
-    from apigrade.options import parse_header
+    from apigrade.options import parse_cookie, parse_header
     from apigrade.store import compare, open_store
     from apigrade.store.models import VERIFY
     from apigrade.store.recording import recording
@@ -247,6 +247,7 @@ def verify(
 
     _check_format(format, ("text", "json"))
     headers = [parse_header(h) for h in header or []]
+    cookie = parse_cookie(cookie)
     with open_store(db) as store:
         record = store.get(scan_id) if scan_id else store.latest()
         if record is None:

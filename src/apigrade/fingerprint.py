@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from apigrade import rx
 
 # Frameworks first, then application servers, then front servers / proxies.
 FRAMEWORK_ORDER = (
@@ -58,58 +59,64 @@ _SERVER_PRODUCTS = {
 MAX_BODY = 50_000  # characters of a body examined
 _BANNER_HEADERS = ("server", "x-powered-by")
 # "Name/1.2.3" tokens of a banner ("Werkzeug/3.1.3 Python/3.12.1").
-_PRODUCT = re.compile(r"([A-Za-z][\w.+-]{0,40})/(\d[\w.+-]{0,30})")
-_BARE_PRODUCT = re.compile(r"[A-Za-z][\w-]{0,40}")
+_PRODUCT = rx.compile(r"([A-Za-z][\w.+-]{0,40})/(\d[\w.+-]{0,30})")
+_BARE_PRODUCT = rx.compile(r"[A-Za-z][\w-]{0,40}")
 
 # -- body markers (texts the frameworks emit by default) ------------------------------
 
 # Werkzeug HTTPException.get_body(): 2.x+ "<!doctype html>\n<html lang=en>\n<title>404
 # Not Found</title>\n<h1>Not Found</h1>"; before 2.0 an HTML 3.2 doctype.
-_WERKZEUG_ERROR = re.compile(
+_WERKZEUG_ERROR = rx.compile(
     r"^\s*(?:<!doctype html>\s*<html lang=en>|"
     r'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3\.2 Final//EN">)\s*'
-    r"<title>(\d{3}) ([^<]{1,80})</title>\s*<h1>\2</h1>",
-    re.IGNORECASE,
+    r"<title>(\d{3}) ([^<]{1,80})</title>\s*<h1>([^<]{1,80})</h1>",  # <h1> repeats the reason
+    rx.IGNORECASE,
 )
 _WERKZEUG_404_TEXT = (
     "The requested URL was not found on the server. If you entered the URL manually "
     "please check your spelling and try again."
 )
-_WERKZEUG_REDIRECT = re.compile(
+_WERKZEUG_REDIRECT = rx.compile(
     r"<title>Redirecting\.\.\.</title>\s*<h1>Redirecting\.\.\.</h1>\s*"
     r"<p>You should be redirected automatically to (?:the )?target URL:"
 )
-_WERKZEUG_DEBUGGER = re.compile(r"// Werkzeug Debugger</title>|\?__debugger__=yes&(?:amp;)?cmd=")
+_WERKZEUG_DEBUGGER = rx.compile(r"// Werkzeug Debugger</title>|\?__debugger__=yes&(?:amp;)?cmd=")
 # Django: default 404 (since 3.x/4.x wording), older 404, bare 400/403/500, debug pages.
-_DJANGO_404 = re.compile(
+_DJANGO_404 = rx.compile(
     r"<title>Not Found</title>\s*</head>\s*<body>\s*<h1>Not Found</h1>"
     r"<p>The requested resource was not found on this server\.</p>"
 )
-_DJANGO_OLD_404 = re.compile(
-    r"^\s*<h1>Not Found</h1><p>The requested URL [^<]{0,2000} was not found on this server\.</p>\s*$"
+_DJANGO_OLD_404 = rx.compile(  # the URL (group 1) is at most 2000 characters
+    r"^\s*<h1>Not Found</h1><p>The requested URL ([^<]*) was not found on this server\.</p>\s*$"
 )
-_DJANGO_ERROR = re.compile(
-    r"<title>(Bad Request \(400\)|403 Forbidden|Server Error \(500\))</title>\s*</head>\s*"
-    r"<body>\s*<h1>\1</h1><p></p>"
+_DJANGO_ERROR = rx.compile(  # <title> and <h1> carry the same text
+    "|".join(
+        rf"<title>{t}</title>\s*</head>\s*<body>\s*<h1>{t}</h1><p></p>"
+        for t in (r"Bad Request \(400\)", "403 Forbidden", r"Server Error \(500\)")
+    )
 )
-_DJANGO_DEBUG = re.compile(
+_DJANGO_DEBUG = rx.compile(
     r"because you have <code>DEBUG = True</code> in\s+your Django settings file|"
     r"Using the URLconf defined in <code>|CSRF verification failed\. Request aborted\."
 )
 # Express's finalhandler: "Cannot GET /x" in <pre> (older versions: the bare text).
-_EXPRESS_404 = re.compile(
-    r"<title>Error</title>\s*</head>\s*<body>\s*<pre>Cannot [A-Z]{3,10} /[^<]{0,2000}</pre>|"
-    r"^Cannot [A-Z]{3,10} /\S{0,2000}\n?$"
+_EXPRESS_404 = rx.compile(  # the path (group 1 or 2) is at most 2000 characters
+    r"<title>Error</title>\s*</head>\s*<body>\s*<pre>Cannot [A-Z]{3,10} /([^<]*)</pre>|"
+    r"^Cannot [A-Z]{3,10} /(\S*)\n?$"
 )
-_FASTAPI_DOCS = re.compile(r"fastapi\.tiangolo\.com/img/favicon\.png")
-_SPRING_WHITELABEL = re.compile(r"<h1>Whitelabel Error Page</h1>")
-_NGINX_PAGE = re.compile(r"<hr><center>nginx(?:/(\d[\w.]*))?</center>")
-_APACHE_PAGE = re.compile(r"<address>Apache(?:/(\d[\w.]*))?[^<]{0,200} Server at ")
+_MAX_PATH = 2000
+_FASTAPI_DOCS = rx.compile(r"fastapi\.tiangolo\.com/img/favicon\.png")
+_SPRING_WHITELABEL = rx.compile(r"<h1>Whitelabel Error Page</h1>")
+_NGINX_PAGE = rx.compile(r"<hr><center>nginx(?:/(\d[\w.]*))?</center>")
+_APACHE_PAGE = rx.compile(r"<address>Apache(?:/(\d[\w.]*))?[^<]{0,200} Server at ")
 
 # itsdangerous TimestampSigner output: value "." base64url(timestamp) "." base64url(sig).
-_ITSDANGEROUS = re.compile(
-    r"^(?P<payload>\.?[A-Za-z0-9_\-+/=]{2,8000})\.(?P<ts>[A-Za-z0-9_-]{4,8})\.(?P<sig>[A-Za-z0-9_-]{20,90})$"
+_ITSDANGEROUS = rx.compile(
+    r"^(?P<payload>\.?[A-Za-z0-9_\-+/=]{2,})\.(?P<ts>[A-Za-z0-9_-]{4,8})\.(?P<sig>[A-Za-z0-9_-]{20,90})$"
 )
+_MAX_PAYLOAD = 8000  # base64 characters of an itsdangerous payload
+_EXPRESS_WORD = rx.compile(r"\bexpress\b")
+_PHP_WORD = rx.compile(r"\bphp\b")
 
 
 @dataclass(frozen=True)
@@ -181,9 +188,9 @@ def _banner(acc: _Acc, header: str, value: str) -> None:
                 acc.add("flask", f"{shown} (the Werkzeug server Flask runs on)")
     if header == "x-powered-by":
         low = value.lower()
-        if re.search(r"\bexpress\b", low):
+        if _EXPRESS_WORD.search(low):
             acc.add("express", shown)
-        if re.search(r"\bphp\b", low):
+        if _PHP_WORD.search(low):
             acc.add("php", shown)
         if "asp.net" in low:
             acc.add("aspnet", shown)
@@ -206,7 +213,7 @@ def itsdangerous_kind(value: str) -> str | None:
     ``SessionMiddleware`` signs standard, padded base64 of ``json.dumps`` output.
     """
     m = _ITSDANGEROUS.match(value.strip().strip('"'))
-    if m is None:
+    if m is None or len(m.group("payload").lstrip(".")) > _MAX_PAYLOAD:
         return None
     payload = m.group("payload")
     if any(c in payload for c in "+/="):
@@ -288,7 +295,7 @@ def _body(acc: _Acc, status: int, body: str, pairs: list[tuple[str, str]]) -> No
     body = body[:MAX_BODY]
     ctype = next((v.lower() for k, v in pairs if k == "content-type"), "")
     m = _WERKZEUG_ERROR.match(body)
-    if m is not None:
+    if m is not None and m.group(3).lower() == m.group(2).lower():
         reason = f"Werkzeug default HTML error page ({m.group(1)} {m.group(2)})"
         acc.add("werkzeug", reason)
         acc.add("flask", reason)
@@ -301,7 +308,8 @@ def _body(acc: _Acc, status: int, body: str, pairs: list[tuple[str, str]]) -> No
     if _WERKZEUG_DEBUGGER.search(body):
         acc.add("werkzeug", "Werkzeug debugger page")
         acc.add("flask", "Werkzeug debugger page")
-    if _DJANGO_404.search(body) or _DJANGO_OLD_404.match(body):
+    old_404 = _DJANGO_OLD_404.match(body)
+    if _DJANGO_404.search(body) or (old_404 is not None and len(old_404.group(1)) <= _MAX_PATH):
         acc.add("django", "Django default 404 page")
     elif _DJANGO_ERROR.search(body):
         acc.add("django", "Django default error page")
@@ -319,7 +327,8 @@ def _body(acc: _Acc, status: int, body: str, pairs: list[tuple[str, str]]) -> No
     if _FASTAPI_DOCS.search(body):
         acc.add("fastapi", "FastAPI Swagger UI / ReDoc page")
         acc.add("starlette", "FastAPI Swagger UI / ReDoc page")
-    if status == 404 and _EXPRESS_404.search(body):
+    express = _EXPRESS_404.search(body) if status == 404 else None
+    if express is not None and len(express.group(1) or express.group(2) or "") <= _MAX_PATH:
         acc.add("express", "Express 'Cannot GET /...' 404 page")
     if _SPRING_WHITELABEL.search(body):
         acc.add("spring", "Spring Boot Whitelabel Error Page")

@@ -4,10 +4,14 @@
 An AI assistant can be talked into scanning hosts it should not (prompt injection), so
 the same ``--allow`` host patterns as ``apigrade serve`` apply: without one, every scan
 is refused. Findings carry target-controlled text; results are returned as JSON data.
+
+Each ``scan`` runs in a child process (:mod:`apigrade.fleet.isolation`) and database
+reads run in a thread: the server's loop keeps answering while scans run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -97,14 +101,15 @@ class McpTools:
 
     async def get(self, scan_id: str) -> dict[str, Any]:
         results = self._results()
-        record = results.get(scan_id.strip())
+        record = await asyncio.to_thread(results.get, scan_id.strip())
         if record is None:
             raise ToolFailure(f"no scan {scan_id!r}")
-        report = results.report(record.scan_id)
+        report = await asyncio.to_thread(results.report, record.scan_id)
         return {**record.to_dict(), "report": report.model_dump(mode="json") if report else None}
 
     async def list(self, target: str | None = None, limit: int = 20) -> dict[str, Any]:
-        records = self._results().scans(target or None, max(1, min(limit, 200)))
+        results = self._results()
+        records = await asyncio.to_thread(results.scans, target or None, max(1, min(limit, 200)))
         return {"scans": [r.to_dict() for r in records]}
 
 

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -22,18 +21,20 @@ from typing import Any
 
 import httpx
 
-from apigrade import __version__
+from apigrade import __version__, rx
 from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import UsageError
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import FleetResult, run_fleet
 from apigrade.fleet.targets import FleetTarget
 from apigrade.model import ScanReport, Severity
+from apigrade.redact import describe_error
 from apigrade.report.escape import one_line
 
 GRADES = "ABCDF"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_EVERY = re.compile(r"^(\d+[smhd])+$")
+_EVERY = rx.compile(r"^(\d+[smhd])+$")
+_PART = rx.compile(r"(\d+)([smhd])")
 
 
 def parse_every(text: str) -> float:
@@ -41,7 +42,7 @@ def parse_every(text: str) -> float:
     value = text.strip().lower()
     if not _EVERY.match(value):
         raise UsageError(f"bad --every {text!r}: use a duration such as 30m, 1h or 1h30m")
-    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhd])", value))
+    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
     if seconds < 10:
         raise UsageError("--every must be at least 10s")
     return float(seconds)
@@ -181,7 +182,7 @@ class Monitor:
                         self.sent += ok
                         return ok
                 except httpx.HTTPError as exc:
-                    self.log(f"apigrade: monitor: webhook failed: {one_line(str(exc) or repr(exc))}")
+                    self.log(f"apigrade: monitor: webhook failed: {describe_error(exc)}")
                 await asyncio.sleep(0.5 * 2**attempt)
         return False
 

@@ -15,7 +15,8 @@ import apps_api2 as apps  # noqa: E402
 from apps_api2 import Recorder, by_check, scan_app, scan_url  # noqa: E402
 
 from apigrade.checks.ssrf import url_fetch  # noqa: E402
-from apigrade.checks.ssrf.local import Receiver, loopback_host  # noqa: E402
+from apigrade.checks.ssrf.local import loopback_host  # noqa: E402
+from apigrade.engine.receiver import Receiver  # noqa: E402
 
 SSRF = "ssrf.url-parameter"
 

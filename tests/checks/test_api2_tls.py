@@ -118,25 +118,27 @@ def test_in_process_https_reads_headers_and_pages_without_sockets() -> None:
     assert mine(clean, ALL) == []
 
 
-def test_cleartext_twin(
-    https: Callable[..., str], serve: Callable[..., str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cleartext_twin(https: Callable[..., str], serve: Callable[..., str]) -> None:
     url = https(apps.https_app(weak=False), cert="self")
     for redirects, expected in ((False, 1), (True, 0)):
         port = int(serve(apps.cleartext_app(redirects)).rsplit(":", 1)[1].strip("/"))
-        monkeypatch.setattr(tls, "http_port", lambda target, p=port: p)  # stands in for 80
-        found = by_check(scan_url(url, insecure=True, only=[REDIRECT]), REDIRECT)
+        scope = [f"http://127.0.0.1:{port}"]  # stands in for port 80, named explicitly
+        found = by_check(scan_url(url, insecure=True, only=[REDIRECT], scope=scope), REDIRECT)
         assert len(found) == expected
         if found:
             assert "no redirect to HTTPS" in found[0].evidence and found[0].severity == "info"
 
 
-def test_http_port_is_only_tried_for_the_default_https_port() -> None:
+def test_cleartext_twin_is_only_tried_when_named_with_scope() -> None:
     from apigrade.engine.target import Target
 
-    assert tls.http_port(Target.parse("https://api.example.com/")) == 80
-    assert tls.http_port(Target.parse("https://api.example.com:8443/")) is None
-    assert tls.http_port(Target.parse("http://api.example.com/")) is None
+    assert tls.cleartext_twins(Target.parse("https://api.example.com/")) == []
+    named = Target.parse("https://api.example.com/").with_origins(["http://api.example.com"])
+    assert tls.cleartext_twins(named) == [("http", "api.example.com", 80)]
+    other = Target.parse("https://api.example.com/").with_origins(["http://other.example"])
+    assert tls.cleartext_twins(other) == []
+    plain = Target.parse("http://api.example.com:8080/").with_origins(["http://api.example.com"])
+    assert tls.cleartext_twins(plain) == []
 
 
 def test_plain_http_targets_get_no_handshake(serve: Callable[..., str]) -> None:
@@ -145,10 +147,20 @@ def test_plain_http_targets_get_no_handshake(serve: Callable[..., str]) -> None:
 
 
 def test_nothing_listening_means_no_verdict() -> None:
+    import asyncio
+
+    from apigrade.engine.client import Engine
+    from apigrade.engine.target import Target
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assert tls.inspect("127.0.0.1", port) is None
+
+    async def go() -> tls.TlsFacts | None:
+        async with Engine(Target.parse(f"https://127.0.0.1:{port}/")) as engine:
+            return await tls.inspect(engine.tls_handshake)
+
+    assert asyncio.run(go()) is None
 
 
 def test_hsts_and_mixed_content_rules() -> None:

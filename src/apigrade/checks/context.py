@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from apigrade.engine.http import Exchange, Probe
 from apigrade.engine.target import Target
 from apigrade.model import Confidence, Severity
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
     from apigrade.discovery.model import Endpoint
     from apigrade.engine.baseline import SoftNotFound
     from apigrade.engine.client import Engine
+    from apigrade.engine.handshake import TlsHello, TlsResult
+    from apigrade.engine.receiver import Receiver
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,6 +71,10 @@ class ScanState:
     user_cookie: str | None = None
     #: True when the app is scanned in-process: there is no socket to open
     in_process: bool = False
+    #: seconds one item of CPU work may take in the analysis pool (``ctx.offload``)
+    cpu_deadline: float = 2.0
+    #: the scan's error lines (a dropped analysis is recorded here)
+    errors: list[str] = field(default_factory=list)
 
 
 class CheckContext:
@@ -143,6 +153,15 @@ class CheckContext:
         """Send one probe; None when it failed, was out of scope or over budget."""
         return await self._state.engine.send(probe)
 
+    async def tls_handshake(self, hello: TlsHello) -> TlsResult | None:
+        """One raw TLS handshake with the target (no HTTP); None when not attempted."""
+        return await self._state.engine.tls_handshake(hello)
+
+    def receiver(self) -> AbstractAsyncContextManager[Receiver | None]:
+        """``async with ctx.receiver() as r``: the engine's loopback receiver, or None
+        (the target does not run on this machine, or the budget is spent)."""
+        return self._state.engine.receiver()
+
     async def get(
         self,
         path: str,
@@ -174,6 +193,19 @@ class CheckContext:
                 anonymous=anonymous,
             )
         )
+
+    async def offload(self, fn: Callable[..., T], *args: Any, label: str | None = None) -> T | None:
+        """``fn(*args)`` in the analysis pool, for heavy parsing of a body.
+
+        ``fn`` must be a module-level function. Returns None when the item was dropped
+        (over the scan's CPU deadline or size cap), which the report's errors name.
+        """
+        from apigrade.engine import offload
+
+        return await offload.run(
+            fn, *args, deadline=self._state.cpu_deadline, errors=self._state.errors,
+            label=label or f"{self.check_id}: {getattr(fn, '__name__', 'analysis')}",
+        )  # fmt: skip
 
     async def is_soft404(self, exchange: Exchange) -> bool:
         """True when the response looks like what the target says for any missing path."""

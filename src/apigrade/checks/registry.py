@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from apigrade import rx
 from apigrade.model import CATEGORY_OWASP, Category, Confidence, Severity
 
 if TYPE_CHECKING:
     from apigrade.checks.context import CheckContext, Hit
     from apigrade.engine.http import Exchange
 
-_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
+_ID = rx.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
 
 
 class RegistryError(Exception):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import REGISTRY, Check, CheckMeta, RegistryError
 from apigrade.engine.http import Exchange
@@ -18,7 +18,7 @@ META_KEYS = (
     "id", "title", "category", "severity", "confidence", "cwe", "owasp",
     "description", "remediation", "references",
 )  # fmt: skip
-_KV = re.compile(r"(?m)^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*[=:]\s*)(['\"]?)([^\r\n'\"]+)")
+_KV = rx.compile(r"(?m)^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*[=:]\s*)(['\"]?)([^\r\n'\"]+)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Matcher:
     condition: str = "or"
     negative: bool = False
     case_insensitive: bool = False
+    # regex: one compiled pattern per value; header: one per "Name: regex" value.
+    patterns: tuple[rx.Pattern, ...] = ()
 
     def _haystack(self, ex: Exchange) -> str:
         headers = "\n".join(f"{k}: {v}" for k, v in ex.response.headers)
@@ -56,15 +58,14 @@ class Matcher:
                 results = [str(v) in hay for v in self.values]
         elif self.type == "regex":
             hay = self._haystack(ex)
-            flags = re.I if self.case_insensitive else 0
-            results = [re.search(v, hay, flags) is not None for v in self.values]
+            results = [p.search(hay) is not None for p in self.patterns]
         elif self.type == "header":
             # values are "Name: regex"
             results = []
-            for v in self.values:
-                name, _, pattern = str(v).partition(":")
+            for v, p in zip(self.values, self.patterns, strict=True):
+                name = str(v).partition(":")[0]
                 got = ex.response.header_all(name.strip())
-                results.append(any(re.search(pattern.strip(), g, re.I) for g in got))
+                results.append(any(p.search(g) for g in got))
         else:  # pragma: no cover - rejected at load
             raise ValueError(self.type)
         ok = all(results) if self.condition == "and" else any(results)
@@ -84,7 +85,7 @@ class Signature:
     raw: bool = False
     soft404: bool = True
     stop_at_first: bool = False
-    extract: tuple[str, ...] = ()
+    extract: tuple[rx.Pattern, ...] = ()
     evidence_mask: str | None = None  # "kv": mask values of key=value lines
     requires: tuple[str, ...] = field(default=())  # frameworks; empty = always
 
@@ -95,7 +96,7 @@ class Signature:
     def evidence(self, ex: Exchange) -> str:
         text = ex.text
         for pattern in self.extract:
-            m = re.search(pattern, text)
+            m = pattern.search(text)
             if m:
                 text = m.group(1) if m.groups() else m.group(0)
                 break
@@ -137,9 +138,12 @@ def _matcher(spec: dict[str, Any], where: str) -> Matcher:
     values = spec[key]
     if not isinstance(values, list):
         values = [values]
+    patterns: tuple[rx.Pattern, ...] = ()
     if kind == "regex":
-        for v in values:
-            re.compile(v)
+        flags = rx.I if spec.get("case_insensitive") else 0
+        patterns = tuple(_compile(v, flags, where) for v in values)
+    elif kind == "header":
+        patterns = tuple(_compile(str(v).partition(":")[2].strip(), rx.I, where) for v in values)
     return Matcher(
         type=str(kind),
         values=tuple(values),
@@ -147,7 +151,18 @@ def _matcher(spec: dict[str, Any], where: str) -> Matcher:
         condition=spec.get("condition", "or"),
         negative=bool(spec.get("negative", False)),
         case_insensitive=bool(spec.get("case_insensitive", False)),
+        patterns=patterns,
     )
+
+
+def _compile(pattern: Any, flags: int, where: str) -> rx.Pattern:
+    """A signature's regex, compiled with RE2 when the file is loaded."""
+    if not isinstance(pattern, str):
+        raise RegistryError(f"{where}: a regex must be a string")
+    try:
+        return rx.compile(pattern, flags, where=where)
+    except rx.PatternError as exc:
+        raise RegistryError(str(exc)) from None
 
 
 def load_file(path: Path) -> list[Signature]:
@@ -175,7 +190,7 @@ def load_file(path: Path) -> list[Signature]:
                 raw=bool(entry.get("raw", False)),
                 soft404=bool(entry.get("soft404", True)),
                 stop_at_first=bool(entry.get("stop_at_first", False)),
-                extract=tuple(entry.get("extract", ())),
+                extract=tuple(_compile(p, 0, where) for p in entry.get("extract", ())),
                 evidence_mask=entry.get("evidence_mask"),
                 requires=tuple(entry.get("requires", ())),
             )

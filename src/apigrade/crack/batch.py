@@ -14,6 +14,7 @@ from itertools import repeat
 from typing import Any
 
 from apigrade.crack.schemes import Scheme
+from apigrade.localfiles import WORD_LIMIT
 
 _T_IPAD = bytes(b ^ 0x36 for b in range(256))
 _T_OPAD = bytes(b ^ 0x5C for b in range(256))
@@ -98,7 +99,10 @@ def split_chunk(payload: bytes | list[bytes] | list[str | bytes]) -> list[bytes]
         payload = payload.replace(b"\r\n", b"\n")
         if payload.endswith(b"\r"):
             payload = payload[:-1]
-    return list(filter(None, payload.split(b"\n")))
+    words = list(filter(None, payload.split(b"\n")))
+    if len(payload) > WORD_LIMIT and max(map(len, words), default=0) > WORD_LIMIT:
+        words = [w for w in words if len(w) <= WORD_LIMIT]  # over-long lines: not keys
+    return words
 
 
 def _to_bytes(word: str | bytes) -> bytes:

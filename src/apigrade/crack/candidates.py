@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from apigrade.crack.defaults import DEFAULT_SECRETS
+from apigrade.localfiles import WORD_LIMIT, check_streamable
 
 #: A newline-separated blob of candidates, or a list of them (str is encoded as UTF-8).
 Chunk = bytes | list[bytes] | list[str | bytes]
@@ -80,8 +81,9 @@ class IterableSource:
 class WordlistFile:
     """A wordlist file of any size, one candidate per line, read in bounded binary blocks.
 
-    Lines keep every byte but the trailing ``\\r\\n`` / ``\\n``; empty lines are skipped.
-    Duplicates are not removed (a global set for 10M lines would cost ~1 GB).
+    Lines keep every byte but the trailing ``\\r\\n`` / ``\\n``; empty lines are skipped,
+    and so are lines longer than ``WORD_LIMIT`` bytes (never held whole, whatever their
+    size). Duplicates are not removed (a global set for 10M lines would cost ~1 GB).
     """
 
     def __init__(self, path: str | Path, name: str | None = None) -> None:
@@ -90,37 +92,44 @@ class WordlistFile:
         self._total: int | None = None
 
     def check(self) -> None:
-        """Raise OSError now if the file cannot be read."""
-        with self.path.open("rb") as fh:
-            fh.read(1)
+        """Raise UsageError now (one line) if the file cannot be streamed to an end:
+        unreadable, a directory, or not a regular file (``/dev/zero``, a FIFO)."""
+        check_streamable(self.path, "wordlist")
 
     def chunks(self, lines: int) -> Iterator[Chunk]:
+        self.check()  # an endless input (/dev/zero) is never read
         size = max(4096, lines * 12)  # first guess: ~12 bytes a line, adapted below
         rest = b""
+        skipping = False  # inside a line over WORD_LIMIT: dropped up to its newline
         with self.path.open("rb") as fh:
             while True:
                 block = fh.read(size)
                 if not block:
                     break
+                if skipping:
+                    nl = block.find(b"\n")
+                    if nl < 0:
+                        continue
+                    block, skipping = block[nl + 1 :], False
                 block = rest + block
                 cut = block.rfind(b"\n")
-                if cut < 0:
-                    rest = block
-                    continue
                 rest = block[cut + 1 :]
+                if len(rest) > WORD_LIMIT:
+                    rest, skipping = b"", True
+                if cut < 0:
+                    continue
                 body = block[: cut + 1]
                 yield body
                 seen = body.count(b"\n")
                 size = max(4096, min(16 << 20, len(body) * lines // max(seen, 1)))
-        if rest:
+        if rest and not skipping:
             yield rest
 
     def __iter__(self) -> Iterator[bytes]:
-        with self.path.open("rb") as fh:
-            for line in fh:
-                line = line.rstrip(b"\r\n")
-                if line:
-                    yield line
+        from apigrade.crack.batch import split_chunk
+
+        for chunk in self.chunks(4096):
+            yield from split_chunk(chunk)
 
     def total(self) -> int | None:
         """Number of lines (one fast pass over the file, cached)."""

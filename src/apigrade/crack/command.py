@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,17 +19,19 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from apigrade import rx
 from apigrade.crack.candidates import WordlistFile, default_candidates
 from apigrade.crack.cracker import CrackError, CrackProgress, CrackResult, crack
 from apigrade.crack.forge import forge
 from apigrade.crack.tokens import SignedToken, parse_token, split_cookie
+from apigrade.errors import UsageError
 
 PLAIN_EVERY = 5.0  # seconds between progress lines when not on a terminal
 
 
 # C0/C1 controls, DEL and bidi overrides (as apigrade.report.escape, without importing the
 # report model: this command starts faster without pydantic).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = rx.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _safe(text: str, limit: int = 300) -> str:
@@ -148,11 +149,9 @@ def run(
         return 2
     if wordlist is not None:
         try:
-            WordlistFile(wordlist).check()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            console.print(f"error: cannot read wordlist {_safe(str(wordlist), 200)}: "
-                          f"{_safe(reason, 100)}", highlight=False)
+            WordlistFile(wordlist).check()  # a regular, readable file (not /dev/zero)
+        except UsageError as exc:
+            console.print(f"error: {_safe(str(exc), 300)}", highlight=False)
             return 2
     if not builtin and wordlist is None:
         console.print("error: no candidates (give a wordlist or keep the built-in lists)")

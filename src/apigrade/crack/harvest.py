@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterable
 
+from apigrade import rx
+
 # Every quantifier is bounded, so hostile pages (thousands of unclosed tags) stay linear.
-_TITLE = re.compile(r"<title\b[^<>]{0,200}>([^<]{1,200})", re.I)
-_H1 = re.compile(r"<h1\b[^<>]{0,200}>([^<]{1,200})", re.I)
-_META = re.compile(
+_TITLE = rx.compile(r"<title\b[^<>]{0,200}>([^<]{1,200})", rx.I)
+_H1 = rx.compile(r"<h1\b[^<>]{0,200}>([^<]{1,200})", rx.I)
+_META = rx.compile(
     r"<meta\b[^<>]{0,300}?(?:name|property)\s{0,5}=\s{0,5}[\"'](?:application-name|"
     r"og:site_name|og:title|apple-mobile-web-app-title)[\"'][^<>]{0,300}>",
-    re.I,
+    rx.I,
 )
-_CONTENT = re.compile(r"content\s{0,5}=\s{0,5}[\"']([^\"'<>]{1,80})[\"']", re.I)
-_JSON_NAME = re.compile(
+_CONTENT = rx.compile(r"content\s{0,5}=\s{0,5}[\"']([^\"'<>]{1,80})[\"']", rx.I)
+_JSON_NAME = rx.compile(
     r"\"(?:title|name|app_name|appName|application|service)\"\s{0,5}:\s{0,5}\"([^\"]{1,80})\""
 )
-_WORD = re.compile(r"[A-Za-z0-9]+")
+_WORD = rx.compile(r"[A-Za-z0-9]+")
 _GENERIC = {
     "www", "api", "app", "apps", "com", "net", "org", "io", "dev", "co", "uk", "de", "local",
     "localhost", "the", "and", "for", "of", "to", "a", "an", "in", "on", "home", "index",
@@ -34,8 +35,8 @@ MAX_WORDS = 20_000
 
 def _names_from_text(text: str) -> list[str]:
     found: list[str] = []
-    for rx in (_TITLE, _H1):
-        found += rx.findall(text[:200_000])
+    for pat in (_TITLE, _H1):
+        found += pat.findall(text[:200_000])
     for tag in _META.findall(text[:200_000]):
         found += _CONTENT.findall(tag)
     found += _JSON_NAME.findall(text[:200_000])
@@ -52,10 +53,14 @@ def _names_from_text(text: str) -> list[str]:
     return [" ".join(html.unescape(f).split())[:80] for f in found if f.strip()]
 
 
+_SCHEME = rx.compile(r"^[a-z][a-z0-9+.-]*://")
+_IP_HOST = rx.compile(r"[\d.]+|\[[0-9a-f:]+\]")
+
+
 def _names_from_host(host: str) -> list[str]:
     host = host.strip().lower().rstrip(".")
-    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host).split("/")[0].split(":")[0]
-    if not host or re.fullmatch(r"[\d.]+|\[[0-9a-f:]+\]", host):
+    host = _SCHEME.sub("", host).split("/")[0].split(":")[0]
+    if not host or _IP_HOST.fullmatch(host):
         return []
     labels = [label for label in host.split(".") if label]
     names = [host, ".".join(labels[-2:])] if len(labels) >= 2 else [host]

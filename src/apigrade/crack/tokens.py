@@ -7,7 +7,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote
 
+from apigrade import rx
 from apigrade.crack import schemes as sch
 from apigrade.crack.schemes import Scheme
 
@@ -25,11 +25,11 @@ LEGACY_EPOCH = 1293840000
 MAX_PAYLOAD = 1 << 20
 MAX_TOKEN = 16 * 1024
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = rx.compile(r"^[A-Za-z0-9_-]*$")
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_LOGIN = re.compile(r"^(.*)\|([0-9a-fA-F]{128})$", re.S)
+_COOKIE_NAME = rx.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEX40 = rx.compile(r"^[0-9a-f]{40}$")
+_LOGIN = rx.compile(r"^(.*)\|([0-9a-fA-F]{128})$", rx.S)
 _HS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 
 

@@ -7,11 +7,11 @@ the caller decides what is in scope.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.discovery.model import Endpoint, Param
 
 MAX_LINKS = 2000  # per list, per document
@@ -26,8 +26,8 @@ MAX_HTML = 1_000_000  # characters of a document parsed
 _WEB_SCHEMES = ("http", "https")
 # Characters the URL parser of a browser strips from inside a URL.
 _STRIP_INSIDE = str.maketrans("", "", "\t\n\r")
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
-_DECIMAL = re.compile(r"-?[0-9]{1,18}\.[0-9]{1,18}")
+_INTEGER = rx.compile(r"-?[0-9]{1,18}")
+_DECIMAL = rx.compile(r"-?[0-9]{1,18}\.[0-9]{1,18}")
 
 
 @dataclass
@@ -366,7 +366,7 @@ def _form_endpoint(doc_url: str, base: str, form: _Form) -> Endpoint | None:
     )
 
 
-_COMMENT_CLOSE = re.compile(r"--\s*>")
+_COMMENT_CLOSE = rx.compile(r"--\s*>")
 
 
 def _defuse(html: str) -> str:
@@ -380,7 +380,7 @@ def _defuse(html: str) -> str:
     """
     html = html[:MAX_HTML].replace("<![", "&lt;![")
     last_close = 0
-    for m in _COMMENT_CLOSE.finditer(html):
+    for m in _COMMENT_CLOSE.finditer(html, limit=None):
         last_close = m.end()
     if "<!--" in html[last_close:]:
         html = html[:last_close] + html[last_close:].replace("<!--", "&lt;!--")
@@ -456,17 +456,30 @@ def extract_links(base_url: str, html: str) -> Links:
 
 # A quoted string that is an absolute path ("/api/v1/items", '/users?id=1') or an
 # absolute http(s) URL. No whitespace, quotes, backslashes or template syntax.
-_JS_URL = re.compile(
-    r"""(?P<q>["'`])"""
-    r"""(?P<u>(?:https?://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?)?"""
-    r"""/[A-Za-z0-9_\-.~%][A-Za-z0-9_\-.~%/:@!,;=&?+]{0,197})"""
-    r"""(?P=q)"""
+_JS_URL_BODY = (
+    r"""(?:https?://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?)?"""
+    r"""/[A-Za-z0-9_\-.~%][A-Za-z0-9_\-.~%/:@!,;=&?+]{0,197}"""
+)
+# One alternative per quote character, so the closing quote is the opening one.
+_JS_URL = rx.compile(
+    "|".join(f"{q}(?P<u{i}>{_JS_URL_BODY}){q}" for i, q in enumerate(("\"", "'", "`")))
 )
 # Path-looking strings that are not resources: "//" (comments, protocol-relative),
 # dot segments, and printf-style "%s" placeholders.
-_JS_NOISE = re.compile(r"//|/\.\.?(?:/|$)|%(?![0-9A-Fa-f]{2})")
+_JS_NOISE = rx.compile(  # the last alternative: a "%" not followed by two hex digits
+    r"//|/\.\.?(?:/|$)|%(?:[^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|[0-9A-Fa-f]?$)"
+)
 # Router-style ":name" segments become {name} templates.
-_JS_ROUTE_PARAM = re.compile(r"/:([A-Za-z_][A-Za-z0-9_]{0,63})(?=/|$)")
+_JS_ROUTE_PARAM = rx.compile(r"/:([A-Za-z_][A-Za-z0-9_]*)")  # then "/" or the end: _route_param
+
+
+def _route_param(m: rx.Match) -> str:
+    """``/:name`` -> ``/{name}`` when the name (at most 64 characters) ends the segment."""
+    name = m.group(1)
+    end = m.end()
+    if len(name) > 64 or (end < len(m.string) and m.string[end] != "/"):
+        return str(m.group(0))
+    return "/{" + name + "}"
 
 
 def extract_urls_from_script(base_url: str, js_text: str) -> list[str]:
@@ -480,8 +493,8 @@ def extract_urls_from_script(base_url: str, js_text: str) -> list[str]:
     out: dict[str, None] = {}
     tried: set[str] = set()
     try:
-        for m in _JS_URL.finditer(js_text[:MAX_SCRIPT]):
-            raw = m.group("u")
+        for m in _JS_URL.finditer(js_text[:MAX_SCRIPT], limit=None):  # the loop bounds it
+            raw = m.group("u0") or m.group("u1") or m.group("u2")
             if raw in tried:
                 continue
             tried.add(raw)
@@ -492,7 +505,7 @@ def extract_urls_from_script(base_url: str, js_text: str) -> list[str]:
             path, _, query = raw[path_at:].partition("?")
             if _JS_NOISE.search(path) or not any(c.isalpha() for c in path):
                 continue
-            path = _JS_ROUTE_PARAM.sub(lambda g: "/{" + g.group(1) + "}", path)
+            path = _JS_ROUTE_PARAM.sub(_route_param, path)
             url = resolve_url(base_url, raw[:path_at] + path + ("?" + query if query else ""))
             if url is not None:
                 out.setdefault(url, None)

@@ -10,12 +10,12 @@ always rebased on the target's origin: the scanner never leaves it, whatever
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from apigrade import rx
 from apigrade.discovery.model import Endpoint, Param
 
 # Where specs usually live, most likely first; JSON before YAML.
@@ -56,8 +56,8 @@ _PARAM_LOCATIONS = {
 }
 _TYPES = {"integer", "string", "number", "boolean", "object", "array"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_SERVER_VAR = re.compile(r"\{([^{}]{1,100})\}")
-_LOOKS = re.compile(
+_SERVER_VAR = rx.compile(r"\{([^{}]{1,100})\}")
+_LOOKS = rx.compile(
     r"""["']?(?:openapi|swagger)["']?\s*:\s*["']?(?:3\.\d|2\.0)""",
 )
 
@@ -108,9 +108,56 @@ def _load_yaml(text: str) -> Any:
         return None
 
 
-def _load(text: str) -> Any:
+#: Content types that say a body is YAML (OpenAPI's own media type defaults to YAML)
+YAML_TYPES = frozenset(
+    {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
+     "application/vnd.oai.openapi"}
+)  # fmt: skip
+_HEAD_LINES = 20  # lines looked at for a document's first key
+
+
+def _first_key_is_spec(text: str) -> bool:
+    """True when the first line that holds data is ``openapi:`` or ``swagger:``."""
+    for line in text[:4096].splitlines()[:_HEAD_LINES]:
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "%")) or stripped == "---":
+            continue  # blank line, comment, YAML directive, document start
+        key = stripped.split(":", 1)[0].strip().strip("'\"")
+        return ":" in stripped and key in ("openapi", "swagger")
+    return False
+
+
+def spec_format(text: str, content_type: str | None) -> str | None:
+    """How a response body may be parsed as a spec: "json", "yaml", or None (not at all).
+
+    The rule, so a hostile body is never handed to the YAML parser by chance:
+
+    - JSON when the body's first character (after a BOM and white space) is ``{``;
+    - YAML when the Content-Type says YAML (``application/yaml``, ``text/yaml``,
+      their ``x-`` forms, ``application/vnd.oai.openapi`` or any ``+yaml``), or when
+      the first line that holds data (after blank lines, ``#`` comments, ``%``
+      directives and ``---``) is an ``openapi:`` or ``swagger:`` key;
+    - otherwise None: the body is not parsed.
+
+    ``content_type`` None means the text did not come from a response (a file the
+    user named): then anything that is not JSON is tried as YAML.
+    """
+    head = text[:64].lstrip("\ufeff \t\r\n")
+    if head.startswith("{"):
+        return "json"
+    if content_type is None:
+        return "yaml"
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in YAML_TYPES or ctype.endswith("+yaml") or _first_key_is_spec(text):
+        return "yaml"
+    return None
+
+
+def _load(text: str, content_type: str | None = None) -> Any:
     text = text.lstrip("\ufeff \t\r\n")
     if not text or len(text) > MAX_DOC_CHARS:
+        return None
+    if content_type is not None and spec_format(text, content_type) is None:
         return None
     if text[0] in "{[":
         try:
@@ -327,7 +374,7 @@ def _server_path(servers: Any, base_url: str) -> str | None:
     variables = servers[0].get("variables")
     variables = variables if isinstance(variables, dict) else {}
 
-    def _sub(m: re.Match[str]) -> str:
+    def _sub(m: rx.Match) -> str:
         var = variables.get(m.group(1))
         default = var.get("default") if isinstance(var, dict) else None
         return str(default) if isinstance(default, str | int | float) else ""
@@ -525,16 +572,18 @@ def _endpoints(doc: dict[str, Any], base_url: str, swagger2: bool) -> tuple[str,
     return base_path, out
 
 
-def parse_spec(text: str, base_url: str) -> Spec | None:
+def parse_spec(text: str, base_url: str, content_type: str | None = None) -> Spec | None:
     """Parse an OpenAPI 3.x or Swagger 2.0 document into endpoints on ``base_url``'s origin.
 
-    ``text`` is JSON, or YAML when PyYAML happens to be installed. Returns None
+    ``text`` is JSON, or YAML when PyYAML happens to be installed. A response body
+    (``content_type`` given, "" when it had none) is parsed only when
+    :func:`spec_format` says it is JSON or YAML. Returns None
     unless the document declares ``openapi: 3.x`` or ``swagger: "2.0"`` and has
     a ``paths`` mapping. Local ``$ref``s are resolved (cycle-safe); parts of
     the wrong type are skipped. Never raises.
     """
     try:
-        doc = _load(text) if isinstance(text, str) else None
+        doc = _load(text, content_type) if isinstance(text, str) else None
         if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
             return None
         version = _spec_version(doc)

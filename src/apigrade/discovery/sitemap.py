@@ -7,24 +7,28 @@ regular expressions, and capped output.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from apigrade import rx
 
 MAX_URLS = 1000
 MAX_SITEMAPS = 100
 MAX_TEXT = 10_000_000  # characters scanned
 MAX_LOC = 2000  # characters in one <loc>
 
-# Start or end tags of the elements we care about, optionally namespace-prefixed.
-_TAG = re.compile(
+# Start or end tags of the elements we care about, optionally namespace-prefixed. The name
+# ends at whitespace, "/" or ">"; attributes (group "attrs") are at most MAX_ATTRS characters.
+_TAG = rx.compile(
     r"<(?P<end>/?)\s*(?:(?P<prefix>[A-Za-z_][\w.-]{0,50}):)?(?P<name>urlset|sitemapindex|url|sitemap|loc)"
-    r"(?=[\s/>])[^<>]{0,1000}?(?P<selfclose>/?)>",
-    re.IGNORECASE,
+    r"(?P<attrs>[\s/][^<>]*?)??(?P<selfclose>/?)>",
+    rx.IGNORECASE,
 )
-_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
+MAX_ATTRS = 1000
+_CDATA = rx.compile(r"<!\[CDATA\[(.*?)\]\]>", rx.DOTALL)
 _ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
-_ENTITY = re.compile(r"&(?:lt|gt|quot|apos|amp);")
-_PLAIN_URL = re.compile(r"https?://\S{1,2000}")
+_ENTITY = rx.compile(r"&(?:lt|gt|quot|apos|amp);")
+_PLAIN_URL = rx.compile(r"https?://(\S+)")
+_MAX_PLAIN_URL = 2000  # characters after the scheme
 
 
 @dataclass
@@ -71,7 +75,9 @@ def parse_sitemap(text: str) -> SitemapInfo:
     parent_prefix: str | None = None
     loc_start: int | None = None
     found_tag = False
-    for m in _TAG.finditer(text):
+    for m in _TAG.finditer(text, limit=None):
+        if len(m.group("attrs") or "") > MAX_ATTRS:
+            continue
         found_tag = True
         name = m.group("name").lower()
         prefix = (m.group("prefix") or "").lower()
@@ -107,7 +113,8 @@ def parse_sitemap(text: str) -> SitemapInfo:
         # Plain-text sitemap: one absolute URL per line.
         for line in text.splitlines():
             line = line.strip()
-            if _PLAIN_URL.fullmatch(line):
+            plain = _PLAIN_URL.fullmatch(line)
+            if plain is not None and len(plain.group(1)) <= _MAX_PLAIN_URL:
                 _add(info.urls, seen_urls, line, MAX_URLS)
                 if len(info.urls) >= MAX_URLS:
                     break

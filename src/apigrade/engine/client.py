@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -14,9 +16,14 @@ import httpx
 
 from apigrade import __version__
 from apigrade.engine.body import read_capped
+from apigrade.engine.handshake import TlsHello, TlsResult, Unsupported, build_context, handshake
 from apigrade.engine.http import SAFE_METHODS, Exchange, Probe, Response
 from apigrade.engine.limits import Budget, BudgetExhausted, RateLimiter
+from apigrade.engine.receiver import Receiver
 from apigrade.engine.target import Target
+from apigrade.engine.transports import ASGIAppTransport, WSGIAppTransport
+from apigrade.errors import UsageError
+from apigrade.redact import describe_error
 
 USER_AGENT = f"apigrade/{__version__} (+security scanner)"
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -38,6 +45,10 @@ class EngineConfig:
     active: bool = False
 
 
+class NamedFetchError(Exception):
+    """A fetch from a host the user named failed; the message is one safe line."""
+
+
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     """Keep no cookies: every probe carries exactly the headers it names."""
 
@@ -56,13 +67,19 @@ class Stats:
 
 
 class Engine:
-    """Bounded, rate-limited, cached, scope-keeping HTTP for checks.
+    """Bounded, rate-limited, cached, scope-keeping I/O for a scan: every byte that
+    leaves the machine goes through here.
 
     ``send`` never raises for network trouble: it returns ``None`` and records the
     error, so one failing probe never ends a scan. ``on_exchange`` sees every
     response once (for passive checks). After ``FAILURE_LIMIT`` failed probes in a
     row the target is taken as gone and further probes are skipped, so a dead or
     stalling target cannot hold a scan for budget x timeout.
+
+    Besides probes: ``fetch_named`` (a URL on a host the user named, e.g. ``--spec``),
+    ``tls_handshake`` (a raw handshake with the target) and ``receiver`` (the loopback
+    receiver of out-of-band probes). Each keeps a scope rule, is bounded by the request
+    timeout as a whole, and takes its place in ``--max-requests`` and ``requests_sent``.
     """
 
     FAILURE_LIMIT = 25
@@ -88,6 +105,10 @@ class Engine:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._retained = 0
+        self._count_lock = threading.Lock()  # the receiver counts from its own thread
+        self._receivers: set[Receiver] = set()
+        #: the target is an app object scanned in-process: there is no socket to open
+        self.in_process = isinstance(transport, WSGIAppTransport | ASGIAppTransport)
 
     async def __aenter__(self) -> Engine:
         cfg = self.config
@@ -110,6 +131,9 @@ class Engine:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for rec in list(self._receivers):
+            await asyncio.to_thread(rec.close)
+        self._receivers.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -121,6 +145,27 @@ class Engine:
     @property
     def budget_left(self) -> int:
         return self._budget.limit - self._budget.used
+
+    @property
+    def runs_here(self) -> bool:
+        """The target runs on this machine: scanned in-process or on a loopback address."""
+        return self.in_process or self.target.is_loopback
+
+    def _take(self) -> None:
+        """Count one exchange against the budget; BudgetExhausted past ``--max-requests``."""
+        with self._count_lock:
+            self._budget.take()
+            self.stats.sent += 1
+
+    def _admit(self) -> bool:
+        """``_take`` for the receiver's thread: False (and counted as refused) when spent."""
+        try:
+            self._take()
+        except BudgetExhausted:
+            with self._count_lock:
+                self.stats.refused += 1
+            return False
+        return True
 
     async def send(self, probe: Probe) -> Exchange | None:
         """Send a probe (or reuse an identical one's answer); None when it failed."""
@@ -141,7 +186,7 @@ class Engine:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             self.stats.failures_in_a_row += 1
-            reason = repr(exc) if str(exc) else type(exc).__name__
+            reason = describe_error(exc)  # type + redacted message, never a repr
             self.stats.errors.append(f"{probe.method} {probe.display_url}: {reason}"[:300])
             return None
         if result is not None:
@@ -171,12 +216,91 @@ class Engine:
         fut.set_result(exchange)
         return exchange
 
-    async def _send_following(self, probe: Probe) -> Exchange | None:
+    # -- other I/O: a named host, TLS handshakes, the receiver ------------------
+    async def fetch_named(self, url: str) -> Exchange:
+        """GET ``url`` on a host the user named explicitly (``--spec URL``).
+
+        Scope: that URL's origin only (redirects within it, never off it). No user
+        headers or cookies are sent (they belong to the target); userinfo in the URL is
+        sent as Basic credentials. Body cap, the request timeout for the whole exchange,
+        counted in ``--max-requests``. Not cached, not shown to passive checks. Raises
+        :class:`NamedFetchError` with one line (without the URL) when it fails.
+        """
+        try:
+            named = Target.parse(url)
+        except UsageError:
+            raise NamedFetchError("not an http(s) URL") from None
+        try:
+            exchange = await self._send_following(
+                Probe(url=url, anonymous=True), in_scope=named.in_scope, observe=False
+            )
+        except (httpx.TimeoutException, TimeoutError):
+            raise NamedFetchError(
+                f"no complete answer within --timeout {self.config.timeout:g} s"
+            ) from None
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            raise NamedFetchError(describe_error(exc, limit=200)) from None
+        if exchange is None:
+            raise NamedFetchError("refused: the --max-requests budget is spent")
+        return exchange
+
+    async def tls_handshake(self, hello: TlsHello) -> TlsResult | None:
+        """One raw TLS handshake with the target's own host and port (no HTTP sent).
+
+        None when nothing was attempted: not an HTTPS target, an app scanned in-process,
+        a hello the local OpenSSL cannot offer, or the budget spent.
+        """
+        if not self.target.is_https or self.in_process:
+            self.stats.refused += 1
+            return None
+        try:
+            ctx = build_context(hello)
+        except Unsupported:
+            return None
+        async with self._sem:
+            try:
+                self._take()
+            except BudgetExhausted:
+                return None
+            await self._rate.wait()
+            return await handshake(self.target.host, self.target.port, ctx, self.config.timeout)
+
+    @contextlib.asynccontextmanager
+    async def receiver(self) -> AsyncIterator[Receiver | None]:
+        """``async with engine.receiver() as r``: the loopback receiver, or None.
+
+        Only for a target that runs on this machine (it listens on 127.0.0.1 and the
+        target must reach it), and only while budget is left; each request it answers is
+        one exchange of the budget. Closed when the block ends (or the engine closes).
+        """
+        if not self.runs_here or self.budget_left <= 0:
+            self.stats.refused += 1
+            yield None
+            return
+        rec = Receiver(admit=self._admit, timeout=self.config.timeout).start()
+        self._receivers.add(rec)
+        try:
+            yield rec
+        finally:
+            self._receivers.discard(rec)
+            await asyncio.to_thread(rec.close)
+
+    # -- probes ------------------------------------------------------------------
+    async def _send_following(
+        self,
+        probe: Probe,
+        *,
+        in_scope: Callable[[str], bool] | None = None,
+        observe: bool = True,
+    ) -> Exchange | None:
+        """Send ``probe`` and follow in-scope redirects; ``in_scope`` defaults to the
+        target's scope, ``observe`` shows each exchange to ``on_exchange``."""
+        scope = in_scope or self.target.in_scope
         method = probe.method.upper()
         if method not in SAFE_METHODS and not self.config.active:
             self.stats.refused += 1
             return None
-        if not self.target.in_scope(probe.url):
+        if not scope(probe.url):
             self.stats.refused += 1
             return None
         current = probe
@@ -187,7 +311,7 @@ class Engine:
             except BudgetExhausted:
                 return None
             exchange = Exchange(probe=current, response=response, url=current.display_url)
-            if self.on_exchange is not None:
+            if observe and self.on_exchange is not None:
                 self.on_exchange(exchange)
             location = response.header("location")
             if (
@@ -198,7 +322,7 @@ class Engine:
             ):
                 break
             nxt = urljoin(current.display_url, location.strip())
-            if not self.target.in_scope(nxt) or nxt in hops:
+            if not scope(nxt) or nxt in hops:
                 break
             hops.append(current.display_url)
             keep_body = response.status in (307, 308)
@@ -229,9 +353,8 @@ class Engine:
     async def _send_one(self, probe: Probe) -> Response:
         assert self._client is not None, "Engine used outside 'async with'"
         async with self._sem:
-            self._budget.take()
+            self._take()
             await self._rate.wait()
-            self.stats.sent += 1
             extensions = {}
             if probe.raw_target is not None:
                 extensions["target"] = probe.raw_target.encode("latin-1", "replace")
@@ -243,7 +366,8 @@ class Engine:
                 extensions=extensions,
             )
             start = time.monotonic()
-            async with asyncio.timeout(self.config.timeout * 1.5):
+            # The timeout bounds the whole exchange: connect, headers and body together.
+            async with asyncio.timeout(self.config.timeout):
                 resp = await self._client.send(request, stream=True)
                 try:
                     body = await read_capped(

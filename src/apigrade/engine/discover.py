@@ -3,52 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urldefrag, urlsplit
 
-import httpx
-
 from apigrade.checks.context import ScanState
-from apigrade.discovery.html import endpoint_from_url, extract_links, extract_urls_from_script
+from apigrade.discovery.html import (
+    Links,
+    endpoint_from_url,
+    extract_links,
+    extract_urls_from_script,
+)
 from apigrade.discovery.model import Endpoint
-from apigrade.discovery.openapi import OPENAPI_PATHS, parse_spec
+from apigrade.discovery.openapi import OPENAPI_PATHS, Spec, parse_spec, spec_format
 from apigrade.discovery.robots import parse_robots
 from apigrade.discovery.sitemap import parse_sitemap
-from apigrade.engine.body import read_capped
-from apigrade.engine.client import EngineConfig
+from apigrade.engine import offload
 from apigrade.engine.http import Exchange, Probe
+from apigrade.engine.spec_source import fetch_spec, load_local_spec
 from apigrade.errors import UsageError
+from apigrade.redact import shown_url
 
+T = TypeVar("T")
 MAX_DEPTH = 2
+#: a spec the user named gets this many CPU deadlines to parse (large YAML specs are slow)
+NAMED_SPEC_SLACK = 10
+#: well-known spec paths whose parsing may run over the deadline before the rest are skipped
+MAX_SPEC_DROPS = 2
 MAX_PAGES = 40
 _HTMLISH = ("text/html", "application/xhtml+xml", "")
 
 
-def load_spec_text(spec: str) -> str | None:
-    """Read a local spec file; None when ``spec`` is a URL (fetched by the engine)."""
-    if spec.startswith(("http://", "https://")):
-        return None
-    try:
-        return Path(spec).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(f"cannot read spec {spec!r}: {exc.strerror or exc}") from None
-
-
-async def fetch_named_spec(url: str, config: EngineConfig) -> str:
-    """Fetch a spec from a host the user named (``--spec URL``): one GET, capped, no redirects."""
-    try:
-        async with httpx.AsyncClient(
-            timeout=config.timeout, verify=config.verify_tls, follow_redirects=False
-        ) as client:
-            async with client.stream("GET", url) as resp:
-                body = await read_capped(
-                    resp.aiter_raw(), resp.headers.get("content-encoding"), config.body_cap
-                )
-                if resp.status_code != 200:
-                    raise UsageError(f"cannot fetch spec {url!r}: HTTP {resp.status_code}")
-    except httpx.HTTPError as exc:
-        raise UsageError(f"cannot fetch spec {url!r}: {exc!r}") from None
-    return body.data.decode("utf-8", "replace")
+def _path(ex: Exchange) -> str:
+    return urlsplit(ex.url).path or "/"
 
 
 class Discoverer:
@@ -57,7 +45,7 @@ class Discoverer:
     def __init__(self, state: ScanState, spec: str | None = None) -> None:
         self.state = state
         self.spec = spec
-        self.spec_text = load_spec_text(spec) if spec else None
+        self.spec_text = load_local_spec(spec) if spec else None
         self._seen: set[str] = set()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
         self.spec_found: str | None = None
@@ -73,6 +61,45 @@ class Discoverer:
 
     async def _fetch(self, url: str) -> Exchange | None:
         return await self.state.engine.send(Probe(url=url))
+
+    async def _parse(
+        self, fn: Callable[..., T], *args: Any, label: str, slack: float = 1,
+        max_input: int = offload.MAX_INPUT,
+    ) -> T | None:
+        """A parser run in the analysis pool; None when it was dropped (named in errors)."""
+        deadline = self.state.cpu_deadline * slack
+        return await offload.run(
+            fn, *args, deadline=deadline, label=label, errors=self.state.errors,
+            max_input=max_input,
+        )  # fmt: skip
+
+    async def _page_links(self, ex: Exchange | None) -> Links | list[str] | None:
+        """A crawled page's links (HTML) or URLs (script), parsed in the pool."""
+        if ex is None or ex.status >= 400:
+            return None
+        ctype = ex.response.content_type
+        if "javascript" in ctype:
+            label = f"script parsing of {_path(ex)}"
+            urls = await self._parse(extract_urls_from_script, ex.url, ex.text, label=label)
+            return urls or []
+        if ctype not in _HTMLISH:
+            return None
+        label = f"HTML parsing of {_path(ex)}"
+        return await self._parse(extract_links, ex.url, ex.text, label=label)
+
+    async def _named_spec(self, text: str) -> Spec | None:
+        """A spec the user named: any format, a longer deadline (it is not a target's page)."""
+        errors = self.state.errors
+        before = len(errors)
+        target = self.state.target.url
+        parsed = await self._parse(
+            parse_spec, text, target, label="spec", slack=NAMED_SPEC_SLACK,
+            max_input=max(offload.MAX_INPUT, 2 * len(text)),  # read with its own limit
+        )  # fmt: skip
+        if parsed is None and len(errors) > before and errors[-1].startswith("spec dropped: "):
+            why = errors.pop().removeprefix("spec dropped: ")
+            raise UsageError(f"the spec could not be parsed: {why}")
+        return parsed
 
     async def run(self) -> list[Endpoint]:
         target = self.state.target
@@ -94,20 +121,19 @@ class Discoverer:
                 self._seen.add(url)
                 batch.append(url)
             results = await asyncio.gather(*(self._fetch(u) for u in batch))
+            parsed = await asyncio.gather(*(self._page_links(ex) for ex in results))
             frontier = []
-            for ex in results:
+            for ex, links in zip(results, parsed, strict=True):
                 if ex is None or ex.status >= 400:
                     continue
                 self._add(endpoint_from_url(ex.url, "crawl"))
-                ctype = ex.response.content_type
-                if "javascript" in ctype:
-                    for u in extract_urls_from_script(ex.url, ex.text):
+                if isinstance(links, list):  # a script's URLs
+                    for u in links:
                         if self._in_scope(u):
                             self._add(endpoint_from_url(u, "script"))
                     continue
-                if ctype not in _HTMLISH:
-                    continue
-                links = extract_links(ex.url, ex.text)
+                if links is None:
+                    continue  # not HTML, or its parsing was dropped
                 if links.title:
                     self.state.kb.words.add(links.title)
                 for form in links.forms:
@@ -124,45 +150,64 @@ class Discoverer:
         ex = await self._fetch(origin + "/robots.txt")
         sitemaps = [origin + "/sitemap.xml"]
         if ex is not None and ex.status == 200 and "<html" not in ex.text[:500].lower():
-            info = parse_robots(origin + "/", ex.text)
-            for u in info.paths[:50]:
+            label = "robots.txt parsing"
+            info = await self._parse(parse_robots, origin + "/", ex.text, label=label)
+            for u in info.paths[:50] if info else ():
                 if self._in_scope(u):
                     self._add(endpoint_from_url(u, "robots"))
-            sitemaps += [u for u in info.sitemaps if self._in_scope(u)]
+            sitemaps += [u for u in info.sitemaps if self._in_scope(u)] if info else []
         for sm in list(dict.fromkeys(sitemaps))[:3]:
             sx = await self._fetch(sm)
             if sx is None or sx.status != 200:
                 continue
-            smi = parse_sitemap(sx.text)
-            for u in smi.urls[:100]:
+            smi = await self._parse(parse_sitemap, sx.text, label=f"sitemap parsing of {_path(sx)}")
+            for u in smi.urls[:100] if smi else ():
                 if self._in_scope(u):
                     self._add(endpoint_from_url(u, "sitemap"))
 
     async def _specs(self) -> None:
         target = self.state.target
         if self.spec_text is not None:
-            parsed = parse_spec(self.spec_text, target.url)
+            parsed = await self._named_spec(self.spec_text)
             if parsed is None:
-                raise UsageError(f"{self.spec!r} is not an OpenAPI 3 or Swagger 2 document")
+                raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")
             self.spec_found = self.spec
             for ep in parsed.endpoints:
                 self._add(ep)
             return
         if self.spec and not self._in_scope(self.spec):
-            text = await fetch_named_spec(self.spec, self.state.engine.config)
-            parsed = parse_spec(text, target.url)
+            text = await fetch_spec(self.state.engine, self.spec)
+            parsed = await self._named_spec(text)
             if parsed is None:
-                raise UsageError(f"{self.spec!r} is not an OpenAPI 3 or Swagger 2 document")
+                raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")
             self.spec_found = self.spec
             for ep in parsed.endpoints:
                 self._add(ep)
             return
         candidates = [self.spec] if self.spec else [target.origin + p for p in OPENAPI_PATHS]
         results = await asyncio.gather(*(self._fetch(u) for u in candidates))
+        tried: set[bytes] = set()  # bodies already parsed (one body served on every path)
+        dropped = 0
         for url, ex in zip(candidates, results, strict=True):
             if ex is None or ex.status != 200:
                 continue
-            parsed = parse_spec(ex.text, target.url)
+            ctype = ex.response.content_type
+            digest = hashlib.sha256(ex.response.body).digest()
+            if self.spec:
+                parsed = await self._named_spec(ex.text)
+            elif spec_format(ex.text, ctype) is None or digest in tried:
+                continue  # not JSON or YAML by its type or first bytes (never parsed), or seen
+            else:
+                tried.add(digest)
+                errors_before = len(self.state.errors)
+                label = f"spec parsing of {_path(ex)}"
+                parsed = await self._parse(parse_spec, ex.text, target.url, ctype, label=label)
+                dropped += len(self.state.errors) > errors_before
+                if dropped >= MAX_SPEC_DROPS:
+                    self.state.errors.append(
+                        f"spec discovery stopped: {dropped} candidates ran over the CPU deadline"
+                    )
+                    break
             if parsed is None:
                 continue
             self.spec_found = url
@@ -172,4 +217,4 @@ class Discoverer:
             break
         else:
             if self.spec:
-                raise UsageError(f"{self.spec!r} is not an OpenAPI 3 or Swagger 2 document")
+                raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")

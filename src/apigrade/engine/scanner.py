@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,16 +17,19 @@ from apigrade import __version__
 from apigrade.checks import load_checks
 from apigrade.checks.context import CheckContext, Hit, ScanState
 from apigrade.checks.registry import REGISTRY, Check
+from apigrade.engine import offload
+from apigrade.engine.analysis import CheckRef, Setup, ref_of
 from apigrade.engine.baseline import SoftNotFound
 from apigrade.engine.client import Engine, EngineConfig
 from apigrade.engine.discover import Discoverer
 from apigrade.engine.http import Exchange
+from apigrade.engine.passive import PassiveAnalyses
 from apigrade.engine.target import Target
 from apigrade.engine.transports import ASGIAppTransport, WSGIAppTransport, transport_for
 from apigrade.errors import TargetError, UsageError
 from apigrade.fingerprint import FpInput, fingerprint
 from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
-from apigrade.redact import Redactor
+from apigrade.redact import Redactor, describe_error, remember, scan_secrets
 from apigrade.scoring import score_report
 
 Progress = Callable[[str, int, int, int], None]
@@ -49,6 +53,10 @@ class ScanOptions:
     only: list[str] | None = None  # check ids to run (all when None)
     #: named identities for authorisation checks: name -> extra headers ("--identity")
     identities: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: seconds one parse or analysis item may run in the pool before it is dropped
+    cpu_deadline: float = offload.DEFAULT_DEADLINE
+    #: origins contacted besides the target's own ("--scope http://host:80")
+    scope: list[str] = field(default_factory=list)
 
 
 class Scan:
@@ -62,15 +70,14 @@ class Scan:
         progress: Progress | None = None,
     ) -> None:
         load_checks()
+        target = target.with_origins(options.scope)
         self.target = target
         self.options = options
         self.progress = progress
         self.findings: dict[str, Finding] = {}
         self.errors: list[str] = []
-        self.redactor = Redactor.for_options(
-            [*options.headers, *(h for hs in options.identities.values() for h in hs)],
-            options.cookie,
-        )
+        self.redactor = Redactor.for_scan(options)  # every value the user gave is a secret
+        remember(scan_secrets(options))
         config = EngineConfig(
             concurrency=options.concurrency,
             rate=options.rate,
@@ -92,12 +99,15 @@ class Scan:
             user_headers=tuple(options.headers),
             user_cookie=options.cookie,
             in_process=isinstance(transport, WSGIAppTransport | ASGIAppTransport),
+            cpu_deadline=options.cpu_deadline,
+            errors=self.errors,
         )
         checks = REGISTRY.checks()
         if options.only is not None:
             checks = [c for c in checks if c.id in set(options.only)]
         self.passive = [c for c in checks if c.kind == "passive"]
         self.active_checks = [c for c in checks if c.kind == "active"]
+        self.analyses = self._passive_analyses()
         self._done = 0
         self._total = len(self.active_checks) + 1
 
@@ -133,12 +143,32 @@ class Scan:
         kept = self.engine.retain(exchange)
         assert kept is not None
         self.state.exchanges.append(kept)
+        self.analyses.submit(exchange)
+
+    def _failed(self, check_id: str, exc: BaseException) -> None:
+        """A passive check raised (in the pool or here): one line, the scan goes on."""
+        why = describe_error(exc, self.redactor)
+        self.errors.append(f"check {check_id} failed: {why}"[:300])
+
+    def _passive_analyses(self) -> PassiveAnalyses:
+        """Passive checks run in the analysis pool; ones a worker cannot import run here."""
+        refs: list[CheckRef] = []
+        local: list[tuple[Check, Callable[[Check], CheckContext]]] = []
         for check in self.passive:
-            try:
-                for hit in check.fn(exchange, self._ctx(check)):
-                    self._sink(hit.check or check.id, hit)
-            except Exception as exc:  # noqa: BLE001 - a broken check never ends a scan
-                self.errors.append(f"check {check.id} failed: {exc!r}"[:300])
+            ref = ref_of(check.id, check.fn)
+            if ref is None:
+                local.append((check, self._ctx))
+            else:
+                refs.append(ref)
+        st = self.state
+        setup = Setup(
+            target=st.target, checks=tuple(refs), active=st.active, identities=st.identities,
+            user_headers=st.user_headers, user_cookie=st.user_cookie, in_process=st.in_process,
+            sys_path=tuple(sys.path),
+        )  # fmt: skip
+        return PassiveAnalyses(
+            setup, st.kb, self._sink, self._failed, self.errors, self.options.cpu_deadline, local
+        )
 
     def _tick(self, label: str) -> None:
         self._done += 1
@@ -149,7 +179,8 @@ class Scan:
         try:
             await check.fn(self._ctx(check))
         except Exception as exc:  # noqa: BLE001 - a broken check never ends a scan
-            self.errors.append(f"check {check.id} failed: {exc!r}"[:300])
+            why = describe_error(exc, self.redactor)
+            self.errors.append(f"check {check.id} failed: {why}"[:300])
         finally:
             self._tick(check.id)
 
@@ -157,19 +188,24 @@ class Scan:
     async def run(self) -> ScanReport:
         self._started = datetime.now(UTC)
         self._t0 = time.monotonic()
+        offload.warm()  # workers start while the first requests are in flight
         async with self.engine:
-            await self._reach()
             try:
+                await self._reach()
                 await Discoverer(self.state, self.options.spec).run()
-                self._fingerprint()
+                await self.analyses.drain()
+                await self._fingerprint()
                 self._tick("discovery")
                 for phase in sorted({c.phase for c in self.active_checks}):
                     batch = [c for c in self.active_checks if c.phase == phase]
                     await asyncio.gather(*(self._run_check(c) for c in batch))
-                self._fingerprint()
+                    await self.analyses.drain()  # the next phase reads what they added
+                await self._fingerprint()
             except asyncio.CancelledError:
                 self.errors.append("scan interrupted: the report is partial")
                 raise
+            finally:
+                self.analyses.close()
         return self._report(self._started, time.monotonic() - self._t0)
 
     def partial_report(self) -> ScanReport:
@@ -190,12 +226,15 @@ class Scan:
         except (httpx.TimeoutException, TimeoutError):
             raise TargetError(f"{self.target.origin} did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot scan {self.target.origin}: {exc!r}") from None
+            raise TargetError(
+                f"cannot scan {self.target.origin}: {describe_error(exc, self.redactor)}"
+            ) from None
         if ex is None:
             raise TargetError(f"{self.target.url} is out of scope or over budget")
 
-    def _fingerprint(self) -> None:
-        result = fingerprint(
+    async def _fingerprint(self) -> None:
+        """Fingerprint the first 200 responses in the pool (kept as it was when dropped)."""
+        inputs = [
             FpInput(
                 status=ex.status,
                 headers=ex.response.headers,
@@ -203,7 +242,13 @@ class Scan:
                 cookies=[c.name for c in ex.response.cookies],
             )
             for ex in self.state.exchanges[:200]
-        )
+        ]
+        result = await offload.run(
+            fingerprint, inputs, deadline=self.options.cpu_deadline, label="fingerprinting",
+            errors=self.errors,
+        )  # fmt: skip
+        if result is None:
+            return
         self.state.server = result.server
         self.state.frameworks = list(result.frameworks)
         self.state.versions = dict(result.versions)

@@ -6,8 +6,10 @@ Redis broker a task held by a worker that vanished becomes visible again after t
 ``visibility_timeout``. A re-run writes under the same job id (the Celery task id), so the
 database ends with exactly one completed scan per target.
 
-Each task runs its scan with ``asyncio.run`` in the pool process (prefork) or thread
-(threads): every task gets a fresh event loop, nothing async crosses task boundaries.
+Each task runs ``asyncio.run`` in the pool process (prefork) or thread (threads), and
+that loop only waits: the scan itself runs in a child process of its own
+(:mod:`apigrade.fleet.isolation`), killed with everything it started if the pool process
+dies.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from apigrade.fleet.politeness import host_key
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import FleetResult, new_job_id, scan_one
 from apigrade.fleet.targets import FleetTarget
+from apigrade.redact import describe_error
 
 TASK = "apigrade.scan_target"
 QUEUE = "apigrade.scans"
@@ -156,22 +159,6 @@ return 0
 """
 
 
-def warm_up() -> None:
-    """Scan a tiny in-process app once so that every lazily imported module (checks,
-    discovery, reporters) is loaded before the pool forks: children start scanning at once
-    and share those pages instead of each importing them on its first task."""
-    from apigrade.engine.scanner import scan_sync
-
-    def tiny(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/html")])
-        return [b"<html><body><a href='/a'>a</a></body></html>"]
-
-    try:
-        scan_sync(tiny, max_requests=20)
-    except Exception:  # noqa: BLE001, S110 - only an optimisation
-        pass
-
-
 def run_worker(
     broker: str,
     *,
@@ -186,7 +173,6 @@ def run_worker(
     if pool not in ("prefork", "threads", "solo"):
         raise UsageError(f"bad --pool {pool!r}: one of prefork, threads, solo")
     Results(db_url).close()  # create the tables once, before the pool forks
-    warm_up()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     app = make_app(broker, visibility_timeout=visibility_timeout, db_url=db_url)
     argv = [
@@ -222,11 +208,13 @@ def submit_and_wait(
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0.5, timeout=5)
     except Exception as exc:  # noqa: BLE001 - kombu raises many kinds
-        raise UsageError(f"cannot reach broker {_safe_broker(broker)}: {exc}") from None
+        why = describe_error(exc)
+        raise UsageError(f"cannot reach broker {_safe_broker(broker)}: {why}") from None
     jobs = [new_job_id() for _ in targets]
     for target, job in zip(targets, jobs, strict=True):
         app.send_task(TASK, args=[payload_for(target, base, per_host, store)], task_id=job,
-                      queue=QUEUE)
+                      queue=QUEUE, argsrepr=repr([target.url]),  # logs/inspect: no credentials
+                      kwargsrepr="{}")
     results: list[FleetResult | None] = [None] * len(targets)
     deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
     pending = set(range(len(targets)))

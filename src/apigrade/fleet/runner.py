@@ -1,4 +1,5 @@
-"""Scanning a fleet in one process: concurrent scans in one asyncio loop."""
+"""Scanning a fleet from one process: one asyncio loop waits on concurrent scans, each
+running in a child process of its own (:mod:`apigrade.fleet.isolation`)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions, run_scan
+from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import ApigradeError
+from apigrade.fleet.isolation import scan_isolated
 from apigrade.fleet.politeness import Limits
 from apigrade.fleet.results import Results
 from apigrade.fleet.targets import FleetTarget
 from apigrade.model import ScanReport, Severity
+from apigrade.redact import Redactor, describe_error, redact_text
 from apigrade.report.escape import one_line
 
 OnDone = Callable[[int, "FleetResult"], None]
+#: the error stored for a scan cancelled before it finished (shutdown, Ctrl-C)
+INTERRUPTED = "scan interrupted"
 
 
 @dataclass
@@ -121,15 +126,18 @@ async def scan_one(
     if results is not None and mark_start:
         await asyncio.to_thread(results.start, job_id, target.url, worker, options)
     try:
-        report = await run_scan(target.url, options)
+        report = await scan_isolated(target.url, options)  # never on this loop
     except asyncio.CancelledError:
         if results is not None:
-            results.fail(job_id, target.url, "scan interrupted")
+            results.fail(job_id, target.url, INTERRUPTED)
         raise
     except ApigradeError as exc:
-        outcome = FleetResult.failed(target.url, str(exc), stored_id)
+        outcome = FleetResult.failed(
+            target.url, redact_text(str(exc), Redactor.for_scan(options)), stored_id
+        )
     except Exception as exc:  # noqa: BLE001 - one broken target never ends the fleet
-        outcome = FleetResult.failed(target.url, f"internal error: {exc!r}", stored_id)
+        why = describe_error(exc, Redactor.for_scan(options))  # never the repr
+        outcome = FleetResult.failed(target.url, f"internal error: {why}", stored_id)
     else:
         if results is not None:
             report = await asyncio.to_thread(results.complete, job_id, report, options)

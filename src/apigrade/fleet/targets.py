@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from apigrade.engine.target import Target
 from apigrade.errors import UsageError
-from apigrade.options import parse_header
+from apigrade.localfiles import TARGETS_LIMIT, read_text_limited
+from apigrade.options import parse_cookie, parse_header
 
 #: Keys allowed in a ``[[target]]`` table and in ``[defaults]``.
 _KEYS = {"url", "headers", "cookie"}
@@ -51,10 +52,7 @@ def normalise(url: str) -> str:
 
 def read_urls(path: Path) -> list[str]:
     """URLs of a targets file: one a line; blank lines and ``#`` comments ignored."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read targets file {str(path)!r}: {exc}") from None
+    text = read_text_limited(path, TARGETS_LIMIT, "targets file")  # UsageError, one line
     urls: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         line = re.split(r"\s#", line, maxsplit=1)[0].strip()  # "url  # note"
@@ -79,15 +77,13 @@ def _entry(table: dict[str, Any], where: str) -> _Entry:
     cookie = table.get("cookie")
     if cookie is not None and not isinstance(cookie, str):
         raise UsageError(f"{where}: cookie must be a string")
-    return _Entry([parse_header(h) for h in headers], cookie)
+    return _Entry([parse_header(h) for h in headers], parse_cookie(cookie))
 
 
 def read_config(path: Path) -> tuple[_Entry, dict[str, _Entry]]:
     """``[defaults]`` and the ``[[target]]`` entries by normalised URL."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read targets config {str(path)!r}: {exc}") from None
+        data = tomllib.loads(read_text_limited(path, TARGETS_LIMIT, "targets config"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"bad TOML in {path.name}: {exc}") from None
     unknown = set(data) - {"defaults", "target"}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import re
+from apigrade import rx
 
 # C0/C1 control characters except tab and newline, plus DEL; bidi overrides too.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = rx.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CODES = (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F),
+          *range(0x2066, 0x206A))  # fmt: skip
+_ESCAPES = {code: f"\\x{code:02x}" for code in _CODES}
 
 
 def strip_controls(text: str) -> str:
     """Show control characters as visible escapes (ESC -> \\x1b) so none reaches a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if _CONTROL.search(text) is None else text.translate(_ESCAPES)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from apigrade import rx
 from apigrade.model import Finding, ScanReport, Severity
 from apigrade.report.escape import strip_controls
 
 GRADE_CLASS = {"A": "good", "B": "good", "C": "fair", "D": "poor", "F": "bad"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -38,7 +37,7 @@ def _env() -> Environment:
 
 def _t(value: object, limit: int = 4000) -> str:
     """Target text for the page: controls visible as \\xNN, bounded; escaping is Jinja's."""
-    text = _SURROGATE.sub("\ufffd", strip_controls(str(value)))
+    text = rx.replace_surrogates(strip_controls(str(value)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
+from apigrade import rx
 from apigrade.model import ScanReport
 
 # JSON leaves C1 controls and bidi overrides raw; escape them so `cat report.json` is inert.
-_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = rx.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def render_json(report: ScanReport) -> str:

@@ -11,21 +11,22 @@ the report's red/green matches "anything to fix?". ``apigrade report --fail-on``
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
+from apigrade import rx
 from apigrade.model import Finding, ScanReport, Severity
 from apigrade.report.escape import strip_controls
 from apigrade.report.sarif import Rule, rules_for
 
 DEFAULT_FAIL_ON = Severity.LOW
 # Anything XML 1.0 cannot carry (C0 controls are already made visible by strip_controls).
-_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot hold, but lone surrogates (rx.replace_surrogates).
+_ILLEGAL = rx.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]")
 
 
 def xml_text(value: str, limit: int = 4000) -> str:
     """Target text safe for XML 1.0: controls shown as \\xNN, illegal characters dropped."""
-    text = _ILLEGAL.sub("", strip_controls(value))
+    text = _ILLEGAL.sub("", rx.replace_surrogates(strip_controls(value), ""))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

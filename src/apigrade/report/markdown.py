@@ -9,8 +9,8 @@ table cells escape pipes, ``@`` cannot mention anyone, and control characters ar
 from __future__ import annotations
 
 import html
-import re
 
+from apigrade import rx
 from apigrade.model import Finding, ScanReport, Severity
 from apigrade.report.escape import one_line, strip_controls
 
@@ -30,7 +30,7 @@ ICON = {
 _PUNCT = frozenset("\\`*_{}[]()#+-.!|~:")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 _WORD_JOINER = "\u2060"  # after "@": shows the same, mentions nobody
-_SURROGATE = re.compile("[\ud800-\udfff]")  # undecodable target bytes cannot be written
+_BACKTICKS = rx.compile("`+")
 
 
 def md_text(value: str, limit: int = 300) -> str:
@@ -53,7 +53,7 @@ def md_code(value: str, limit: int = 300, *, table: bool = False) -> str:
     flat = one_line(value, limit)
     if not flat:
         return ""
-    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(flat, limit=None)), default=0) + 1)
     span = f"{fence} {flat} {fence}"  # one space each side is stripped by the renderer
     return span.replace("|", "\\|") if table else span
 
@@ -63,7 +63,7 @@ def md_block(value: str, limit: int = EVIDENCE_LIMIT) -> str:
     text = strip_controls(value.replace("\r\n", "\n").replace("\r", "\n")).rstrip("\n")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    fence = "`" * max(3, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    fence = "`" * max(3, max((len(run) for run in _BACKTICKS.findall(text, limit=None)), default=0) + 1)
     return f"{fence}text\n{text}\n{fence}"
 
 
@@ -165,4 +165,4 @@ def render_markdown(report: ScanReport) -> str:
             break
         out += block
     out = out.rstrip("\n") + f"\n\n<sub>apigrade {md_text(report.tool.version, 40)}</sub>\n"
-    return _SURROGATE.sub("\ufffd", out)
+    return rx.replace_surrogates(out)  # undecodable target bytes cannot be written

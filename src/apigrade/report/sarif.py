@@ -10,10 +10,10 @@ one it simply cannot match to a repository file. The full URL is also in the mes
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from apigrade import rx
 from apigrade.model import Finding, ScanReport, Severity
 from apigrade.report.escape import one_line, strip_controls
 
@@ -38,9 +38,9 @@ SECURITY_SEVERITY = {
 }
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 PRECISION = {"certain": "very-high", "firm": "high", "tentative": "medium"}
-_LINK = re.compile(r"^https://[^\s<>()\[\]`]+$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_LINK = rx.compile(r"^https://[^\s<>()\[\]`]+$")
+_NON_ALNUM = rx.compile(r"[^A-Za-z0-9]+")
+_TIMESTAMP = rx.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def _rule_json(rule: Rule) -> dict[str, object]:
     )
     out: dict[str, object] = {
         "id": _rule_id(rule.id),
-        "name": "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", rule.id)),
+        "name": "".join(p.capitalize() for p in _NON_ALNUM.split(rule.id)),
         "shortDescription": {"text": _text(rule.title, 300)},
         "fullDescription": {"text": _text(rule.description)},
         "help": {
@@ -254,4 +254,4 @@ def render_sarif(report: ScanReport) -> str:
     }
     log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     # Lone surrogates (undecodable bytes from the target) cannot be written as UTF-8.
-    return _SURROGATE.sub("\ufffd", json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
+    return rx.replace_surrogates(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"

@@ -10,7 +10,8 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
 from apigrade.errors import UsageError
-from apigrade.options import parse_header
+from apigrade.options import parse_cookie, parse_header
+from apigrade.service.auth import peer_key
 from apigrade.service.jobs import ScanRequestData
 from apigrade.service.render import REPORT_CSP, report_html
 
@@ -18,7 +19,9 @@ ScanId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="a sc
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "?"
+    """The throttle key of the peer: its socket address (a forwarded address only when
+    ``--trust-proxy`` names the proxy it came through)."""
+    return peer_key(request.client.host if request.client else None)
 
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -27,17 +30,16 @@ API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 async def require_key(
     request: Request, provided: Annotated[str | None, Security(API_KEY)] = None
 ) -> None:
-    """401 without a key, 403 with a wrong one, 429 after too many failures."""
-    svc = request.app.state.svc
-    client = client_of(request)
-    if svc.auth.throttled(client):
+    """The right key always passes; else 429 after too many failures from this peer,
+    401 without a key, 403 with a wrong one."""
+    verdict = request.app.state.svc.auth.authenticate(provided, client_of(request))
+    if verdict == "throttled":
         raise HTTPException(429, "too many failed authentications; wait a minute",
                             headers={"Retry-After": "60"})
-    if not provided:
+    if verdict == "missing":
         raise HTTPException(401, "missing X-API-Key header",
                             headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
-    if not svc.auth.key_ok(provided):
-        svc.auth.failed(client)
+    if verdict == "wrong":
         raise HTTPException(403, "invalid API key")
 
 
@@ -67,8 +69,8 @@ class ScanAccepted(BaseModel):
 def validate_request(svc: Any, body: ScanRequest) -> ScanRequestData:
     """Parse headers and apply the allow list; UsageError explains a refusal."""
     target = svc.allow.check(body.url)
-    headers = tuple(parse_header(h) for h in body.headers)
-    return ScanRequestData(target.url, headers, body.cookie, body.max_requests)
+    headers = tuple(parse_header(h) for h in body.headers)  # validated, never echoed
+    return ScanRequestData(target.url, headers, parse_cookie(body.cookie), body.max_requests)
 
 
 @router.post("/scans", status_code=202, response_model=ScanAccepted)

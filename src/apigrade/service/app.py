@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,9 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apigrade import __version__
 from apigrade.engine.scanner import ScanOptions
-from apigrade.errors import ApigradeError
+from apigrade.errors import ApigradeError, UsageError
 from apigrade.fleet.results import Results
+from apigrade.redact import redact_text
 from apigrade.service.auth import Auth
+from apigrade.service.hosts import AllowedHosts, HostCheck
 from apigrade.service.jobs import ScanJobs
 from apigrade.service.scope import AllowList
 
@@ -36,19 +39,45 @@ class ServiceSettings:
     results: Results
     base: ScanOptions
     parallel: int = 2
+    #: ``Host`` values answered (DNS rebinding); an app built in code: loopback names
+    allowed_hosts: AllowedHosts = field(default_factory=AllowedHosts.loopback)
+    #: proxies whose X-Forwarded-For/-Proto uvicorn trusts (none by default)
+    trust_proxy: tuple[str, ...] = ()
 
     @classmethod
     def build(
         cls, *, api_key: str, allow: list[str], db_url: str | None = None, parallel: int = 2,
-        max_requests: int = 800, timeout: float = 10.0,
+        max_requests: int = 800, timeout: float = 10.0, host: str = "127.0.0.1",
+        port: int = 8080, allowed_hosts: list[str] | None = None,
+        trust_proxy: list[str] | None = None,
     ) -> ServiceSettings:
+        hosts = AllowedHosts.for_bind(host, port, allowed_hosts)  # checked before the DB opens
+        proxies = trusted_proxies(trust_proxy or [])
         return cls(
             auth=Auth(api_key),
             allow=AllowList(allow),
             results=Results(db_url),
             base=ScanOptions(max_requests=max_requests, timeout=timeout),
             parallel=parallel,
+            allowed_hosts=hosts,
+            trust_proxy=proxies,
         )
+
+
+def trusted_proxies(values: list[str]) -> tuple[str, ...]:
+    """``--trust-proxy`` values: IP addresses or networks (``*``: any peer, a bad idea)."""
+    out: list[str] = []
+    for raw in values:
+        text = raw.strip()
+        if text != "*":
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise UsageError(
+                    f"bad --trust-proxy {raw!r}: give the proxy's IP address or network"
+                ) from None
+        out.append(text)
+    return tuple(out)
 
 
 class Service:
@@ -125,7 +154,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(ApigradeError)
     async def apigrade_error(_request: Request, exc: ApigradeError) -> Response:
-        return error(422, str(exc))
+        return error(422, redact_text(str(exc)))  # never a secret the user gave
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -133,12 +162,29 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.add_middleware(HostCheck, hosts=settings.allowed_hosts)  # outermost: first check
     return app
 
 
-def run_service(settings: ServiceSettings, host: str, port: int) -> None:
-    """Serve with uvicorn until interrupted (no Server banner)."""
+#: seconds uvicorn waits for open requests on SIGTERM before closing them
+SHUTDOWN_GRACE_S = 2
+
+
+def uvicorn_config(settings: ServiceSettings, host: str, port: int) -> Any:
+    """The uvicorn configuration: no Server banner, proxy headers only from the proxies
+    ``--trust-proxy`` names, a bounded graceful shutdown."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                server_header=False, proxy_headers=True)
+    return uvicorn.Config(
+        create_app(settings), host=host, port=port, log_level="warning", server_header=False,
+        proxy_headers=bool(settings.trust_proxy),
+        forwarded_allow_ips=list(settings.trust_proxy) or "",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+
+
+def run_service(settings: ServiceSettings, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM; running scans are killed and marked interrupted."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn_config(settings, host, port)).run()

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from apigrade.errors import UsageError
+from apigrade.service.api import client_of
 from apigrade.service.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_S
 from apigrade.service.charts import grade_colour, sparkline, trend_chart
 from apigrade.service.jobs import ScanRequestData
@@ -84,14 +85,13 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     svc = request.app.state.svc
     form = await _form(request)
-    client = request.client.host if request.client else "?"
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or form.get("csrf") != expected:
         return page("login.html", 400, csrf=expected or "", error="session expired; try again")
-    if svc.auth.throttled(client):
+    verdict = svc.auth.authenticate(form.get("api_key"), client_of(request))
+    if verdict == "throttled":
         return page("login.html", 429, csrf=expected, error="too many attempts; wait a minute")
-    if not svc.auth.key_ok(form.get("api_key")):
-        svc.auth.failed(client)
+    if verdict != "ok":
         return page("login.html", 401, csrf=expected, error="wrong API key")
     response = RedirectResponse("/", status_code=303)
     _cookie(request, response, SESSION_COOKIE, svc.auth.new_session(), SESSION_TTL_S)

@@ -1,4 +1,10 @@
-"""Scans started by the service: background asyncio tasks under a concurrency limit."""
+"""Scans started by the service: background tasks under a concurrency limit.
+
+Each scan runs in a child process (:mod:`apigrade.fleet.isolation`); the task in the
+serving loop only waits for it, so a hostile target never slows the API or the dashboard.
+On shutdown every task is cancelled: running scans are killed with their processes and,
+like scans still queued, marked failed with ``scan interrupted``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,13 @@ from dataclasses import dataclass, replace
 
 from apigrade.engine.scanner import ScanOptions
 from apigrade.fleet.results import Results
-from apigrade.fleet.runner import FleetResult, new_job_id, options_for, scan_one
+from apigrade.fleet.runner import (
+    INTERRUPTED,
+    FleetResult,
+    new_job_id,
+    options_for,
+    scan_one,
+)
 from apigrade.fleet.targets import FleetTarget
 
 
@@ -22,7 +34,8 @@ class ScanRequestData:
 
 
 class ScanJobs:
-    """Starts scans in the running loop; each stores its own outcome under its job id."""
+    """Starts scans from the running loop (each in its own child process); each stores
+    its own outcome under its job id."""
 
     def __init__(self, results: Results, base: ScanOptions, parallel: int) -> None:
         self.results = results
@@ -49,12 +62,16 @@ class ScanJobs:
         options = self.base
         if req.max_requests is not None:
             options = replace(options, max_requests=min(req.max_requests, options.max_requests))
-        async with self._sem:
-            return await scan_one(FleetTarget(req.url, req.headers, req.cookie), options, job,
-                                  self.results, "service", mark_start=False)
+        try:
+            async with self._sem:
+                return await scan_one(FleetTarget(req.url, req.headers, req.cookie), options,
+                                      job, self.results, "service", mark_start=False)
+        except asyncio.CancelledError:  # queued or running: never left "running"
+            self.results.fail(job, req.url, INTERRUPTED)  # no await: cancelled already
+            raise
 
     async def close(self) -> None:
-        """Cancel running scans (each is marked failed: interrupted)."""
+        """Cancel every scan: running ones are killed; all are marked interrupted."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

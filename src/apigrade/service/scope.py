@@ -47,40 +47,40 @@ class Pattern:
         return host == self.host
 
 
-def parse_pattern(raw: str) -> Pattern:
+def parse_pattern(raw: str, option: str = "--allow") -> Pattern:
     """Parse one pattern; UsageError with one line when it is malformed."""
     text = raw.strip().lower()
     if not text:
-        raise UsageError("bad --allow: empty pattern")
+        raise UsageError(f"bad {option}: empty pattern")
     if "://" in text:
-        raise UsageError(f"bad --allow {raw!r}: give a host pattern, not a URL")
+        raise UsageError(f"bad {option} {raw!r}: give a host pattern, not a URL")
     if "/" in text:
         try:
             return Pattern(raw, network=ipaddress.ip_network(text, strict=False))
         except ValueError:
-            raise UsageError(f"bad --allow {raw!r}: not a network such as 10.0.0.0/8") from None
+            raise UsageError(f"bad {option} {raw!r}: not a network such as 10.0.0.0/8") from None
     host, port = text, None
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise UsageError(f"bad --allow {raw!r}: unclosed [")
+            raise UsageError(f"bad {option} {raw!r}: unclosed [")
         host, rest = text[1:end], text[end + 1 :]
-        port = _port(raw, rest[1:]) if rest.startswith(":") else None
+        port = _port(raw, rest[1:], option) if rest.startswith(":") else None
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
-        port = _port(raw, port_text)
+        port = _port(raw, port_text, option)
     if not host or any(c in host for c in " @?#\\[]") or "*" in host.lstrip("*."):
-        raise UsageError(f"bad --allow {raw!r}: expected host, *.domain, host:port or a CIDR")
+        raise UsageError(f"bad {option} {raw!r}: expected host, *.domain, host:port or a CIDR")
     if host != "*" and "*" in host and not host.startswith("*."):
-        raise UsageError(f"bad --allow {raw!r}: '*' only as '*' or a leading '*.'")
+        raise UsageError(f"bad {option} {raw!r}: '*' only as '*' or a leading '*.'")
     return Pattern(raw, host=host, port=port)
 
 
-def _port(raw: str, text: str) -> int | None:
+def _port(raw: str, text: str, option: str) -> int | None:
     if text == "*":
         return None
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise UsageError(f"bad --allow {raw!r}: bad port {text!r}")
+        raise UsageError(f"bad {option} {raw!r}: bad port {text!r}")
     return int(text)
 
 

@@ -11,6 +11,7 @@ from apigrade.engine.scanner import Scan, ScanOptions
 from apigrade.engine.target import Target
 from apigrade.errors import ApigradeError, TargetError
 from apigrade.model import ScanReport
+from apigrade.redact import redact_text
 from apigrade.report.escape import one_line
 from apigrade.store.database import StoreError
 from apigrade.store.location import resolve_db_url
@@ -63,7 +64,7 @@ class Recorder:
         if isinstance(exc, KeyboardInterrupt):
             why = "interrupted"
         elif isinstance(exc, ApigradeError):
-            why = str(exc)
+            why = redact_text(str(exc), redactor_for(self.options))
         else:
             why = f"failed: {type(exc).__name__}"
         self.store.mark_incomplete(self.scan_id, why, partial)

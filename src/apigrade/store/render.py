@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Sequence
 from itertools import groupby
 
+from apigrade import rx
 from apigrade.model import Finding
 from apigrade.report.escape import one_line
 from apigrade.store.compare import Comparison, ScanRef
@@ -16,7 +16,7 @@ from apigrade.store.repository import ScanRecord
 COMPARISON_FORMATS = ("text", "json", "markdown")
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-:=+*#"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
+_MD_SPECIAL = rx.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 
 
 # -- comparisons ----------------------------------------------------------------
@@ -62,7 +62,7 @@ def md_escape(text: str, limit: int = 300) -> str:
 
     HTML's ``& < >`` become entities, Markdown punctuation is backslash-escaped.
     """
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line(text, limit), quote=False))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(1), html.escape(one_line(text, limit), quote=False))
 
 
 def _md_row(f: Finding) -> str:

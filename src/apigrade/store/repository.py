@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -20,10 +19,11 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from apigrade import __version__
+from apigrade import __version__, rx
 from apigrade.engine.target import Target
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport
+from apigrade.redact import redact_text
 from apigrade.store import migrate
 from apigrade.store.database import StoreError, create_db_engine, reason
 from apigrade.store.location import resolve_db_url, shown
@@ -31,7 +31,7 @@ from apigrade.store.models import COMPLETE, INCOMPLETE, RUNNING, SCAN, FindingRo
 
 #: A ``running`` row older than this is shown as incomplete even when its owner is unknown.
 STALE_AFTER = timedelta(hours=24)
-_ID = re.compile(r"^[0-9a-f]{4,32}$")
+_ID = rx.compile(r"^[0-9a-f]{4,32}$")
 #: Options key of a row claimed by id (fleet jobs): ``{"attempts": N, "worker": name}``.
 CLAIM_KEY = "fleet"
 
@@ -318,7 +318,7 @@ class Store:
                 )
             row.status = status
             row.finished_at = _now()
-            row.error = _clean(error, 2000) if error else None
+            row.error = _clean(redact_text(error), 2000) if error else None  # no secret, ever
             if report is None:
                 return
             complete = status == COMPLETE

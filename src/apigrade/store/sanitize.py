@@ -6,13 +6,12 @@ from typing import Any
 
 from apigrade.engine.scanner import ScanOptions
 from apigrade.model import ScanReport
-from apigrade.redact import Redactor
+from apigrade.redact import Redactor, shown_url
 
 
 def redactor_for(options: ScanOptions) -> Redactor:
-    """The redactor for every credential the user gave (-H, -b, identities)."""
-    headers = [*options.headers, *(h for hs in options.identities.values() for h in hs)]
-    return Redactor.for_options(headers, options.cookie)
+    """The redactor for every credential the user gave (-H, -b, identities, URL userinfo)."""
+    return Redactor.for_scan(options)
 
 
 def _scrub(value: Any, red: Redactor) -> Any:
@@ -53,7 +52,7 @@ def stored_options(options: ScanOptions) -> dict[str, Any]:
         "cookie_names": _cookie_names(options.cookie),
         "identities": {k: _names(v) for k, v in options.identities.items()},
         "insecure": options.insecure,
-        "spec": red.text(options.spec) if options.spec else None,
+        "spec": red.text(shown_url(options.spec, "")) if options.spec else None,
         "active": options.active,
         "wordlist": options.wordlist,
         "max_requests": options.max_requests,

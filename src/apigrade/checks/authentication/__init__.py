@@ -6,19 +6,19 @@ the user's own credentials) for the checks of this package.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext
 from apigrade.engine.http import Exchange, request_cookies
 
 #: A whole JWS compact token: header and payload are JSON objects ("eyJ" = '{"').
-JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+JWT_RE = rx.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 #: A run of token characters (base64url plus the "." and ":" separators). One greedy
 #: pass over the text: linear even on megabytes of "AAAA" or "eyJeyJ" (a pattern with
 #: the separators inside it backtracks quadratically there).
-_RUN = re.compile(r"[A-Za-z0-9_.:-]{20,}")
+_RUN = rx.compile(r"[A-Za-z0-9_.:-]{20,}")
 MAX_TOKEN_LEN = 16 * 1024
 _TEXTUAL = ("json", "html", "text", "javascript", "xml")
 MAX_PER_BODY = 30
@@ -99,7 +99,7 @@ def body_tokens(text: str) -> list[str]:
     """JWTs and other signed-looking tokens (itsdangerous, Django) in a body, JWTs first."""
     jwts: dict[str, None] = {}
     others: dict[str, None] = {}
-    for m in _RUN.finditer(text):
+    for m in _RUN.finditer(text, limit=None):  # runs of token characters: linear
         token = m.group(0).lstrip(":").rstrip(".:")
         if len(token) > MAX_TOKEN_LEN or not any(sep in token for sep in ".:"):
             continue

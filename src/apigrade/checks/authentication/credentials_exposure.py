@@ -15,24 +15,24 @@ over plain HTTP is cleartext transmission of credentials, CWE-319.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
-from apigrade.redact import Redactor, mask
+from apigrade.redact import Redactor, credential_headers, mask
 
 TOKEN_PARAMS = frozenset({
     "token", "access_token", "accesstoken", "auth_token", "authtoken", "id_token",
     "refresh_token", "api_key", "apikey", "api_token", "session", "sessionid",
     "session_id", "jwt", "password", "passwd", "secret", "client_secret",
 })  # fmt: skip
-_TOKENISH = re.compile(r"^[A-Za-z0-9._~+/=:-]{8,}$")
-_BASIC = re.compile(r"(?:^|,)\s*basic\b", re.I)
-_CSRF = re.compile(r"csrf|xsrf", re.I)
+_TOKENISH = rx.compile(r"^[A-Za-z0-9._~+/=:-]{8,}$")
+_BASIC = rx.compile(r"(?:^|,)\s*basic\b", rx.I)
+_CSRF = rx.compile(r"csrf|xsrf", rx.I)
 MIN_ECHO = 8  # shorter credential values could match by chance
 MAX_SCAN = 1_000_000  # bytes of a body searched for echoed credentials
 
@@ -185,7 +185,7 @@ def _user_secrets(ctx: CheckContext) -> list[str]:
         if not _CSRF.search(piece.partition("=")[0])
     )
     plain = [(k, v) for k, v in headers if k.strip().lower() != "cookie"]
-    secrets = Redactor.for_options(plain, kept or None).secrets
+    secrets = Redactor.for_options(credential_headers(plain), kept or None).secrets
     return [s for s in secrets if len(s) >= MIN_ECHO]
 
 

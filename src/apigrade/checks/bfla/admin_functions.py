@@ -22,9 +22,9 @@ keys and stays with the BOLA checks.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import (
     ADMIN_SEGMENTS,
     TEMPLATE,
@@ -46,9 +46,9 @@ from apigrade.model import Confidence, Severity
 
 MAX_CANDIDATES = 6
 GUESSES = ("/admin", "/api/admin")
-_PRIVILEGED_NAME = re.compile(r"(?i)admin|root|staff|super|owner")
-_ADMIN_WORD = re.compile(r"(?i)\badmin")
-_ADMIN_TAG = re.compile(r"(?i)admin|internal|staff|superuser|management")
+_PRIVILEGED_NAME = rx.compile(r"(?i)admin|root|staff|super|owner")
+_ADMIN_WORD = rx.compile(r"(?i)\badmin")
+_ADMIN_TAG = rx.compile(r"(?i)admin|internal|staff|superuser|management")
 
 
 def is_admin_path(path: str) -> bool:

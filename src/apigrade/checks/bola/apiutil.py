@@ -9,11 +9,11 @@ Everything but the probe wrappers at the end is pure.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from apigrade import rx
 from apigrade.engine.baseline import similar
 from apigrade.engine.http import Exchange
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from apigrade.discovery.model import Endpoint
 
 MAX_JSON = 1_000_000  # bytes: larger bodies are not parsed
-TEMPLATE = re.compile(r"\{([^{}/]+)\}")
+TEMPLATE = rx.compile(r"\{([^{}/]+)\}")
 
 # Keys of error envelopes ({"error": ...}, FastAPI's {"detail": ...}): not data.
 _ERROR_KEYS = frozenset({
@@ -52,12 +52,15 @@ PRIVATE_SEGMENTS = frozenset({
     "me", "whoami", "account", "accounts", "profile", "internal", "private", "settings",
     "billing", "admin", "_admin", "administrator",
 })  # fmt: skip
-_PASSWORD_INPUT = re.compile(r"""<input[^>]+type\s*=\s*["']?password""", re.I)
+_PASSWORD_INPUT = rx.compile(r"""<input[^>]+type\s*=\s*["']?password""", rx.I)
+
+
+_NON_ALNUM = rx.compile(r"[^a-z0-9]")
 
 
 def norm_key(key: str) -> str:
     """``User-Id`` and ``user_id`` both become ``userid``."""
-    return re.sub(r"[^a-z0-9]", "", key.lower())
+    return _NON_ALNUM.sub("", key.lower())
 
 
 def path_of(url: str) -> str:
@@ -159,7 +162,7 @@ def fill(url: str, ep: Endpoint | None = None, values: dict[str, str] | None = N
     examples = {p.name: p.example for p in ep.params if p.example} if ep else {}
     given = values or {}
 
-    def one(m: re.Match[str]) -> str:
+    def one(m: rx.Match) -> str:
         name = m.group(1)
         value = given.get(name) or examples.get(name) or "1"
         return quote(str(value), safe="")

@@ -14,10 +14,10 @@ The two-identity check is in ``cross_identity``; both share the routes found her
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import (
     PRIVATE_IDENTITY_KEYS,
     TEMPLATE,
@@ -42,9 +42,9 @@ from apigrade.redact import mask
 
 MAX_ROUTES = 3
 MAX_REQUESTS = 20
-_SHORT_CODE = re.compile(r"^([A-Za-z]{0,4}[-_]?)(\d{1,9})$")
-_VERSION = re.compile(r"^v\d{1,2}$", re.I)
-_ID_PARAM = re.compile(r"(?i)(?:^|_|[a-z])(?:id|pk|key|no|number)$|^id$")
+_SHORT_CODE = rx.compile(r"^([A-Za-z]{0,4}[-_]?)(\d{1,9})$")
+_VERSION = rx.compile(r"^v\d{1,2}$", rx.I)
+_ID_PARAM = rx.compile(r"(?i)(?:^|_|[a-z])(?:id|pk|key|no|number)$|^id$")
 _USERISH = frozenset({"users", "user", "accounts", "account", "profiles", "customers", "members"})
 REFERENCES = (
     "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/",

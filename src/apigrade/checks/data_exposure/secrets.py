@@ -35,7 +35,6 @@ import base64
 import binascii
 import ipaddress
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import finding_kind, passive
 from apigrade.engine.http import Exchange
@@ -58,40 +58,61 @@ _SCRIPTISH = ("html", "javascript", "ecmascript")
 @dataclass(frozen=True)
 class Kind:
     name: str
-    rx: re.Pattern[str]
+    pattern: rx.Pattern
     severity: Severity
     json_owned: bool = False  # props.excessive-data-exposure reports it in JSON
     pages_only: bool = False  # only in HTML / JavaScript bodies
+    # The value must not be followed by a letter, a digit or one of these characters.
+    ends_before: str | None = None
+
+    def accept(self, m: rx.Match) -> bool:
+        if self.ends_before is None:
+            return True
+        after = m.string[m.end(1) : m.end(1) + 1]
+        return not after or not (after.isascii() and (after.isalnum() or after in self.ends_before))
 
 
 KINDS = (
-    Kind("AWS secret access key", re.compile(
-        r"(?i)aws_?secret_?(?:access_?)?key[\"'\s]{0,3}[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
-        Severity.HIGH),
-    Kind("AWS access key id", re.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"), Severity.MEDIUM, True),
-    Kind("private key", re.compile(
+    Kind("AWS secret access key", rx.compile(
+        r"(?i)aws_?secret_?(?:access_?)?key[\"'\s]{0,3}[:=]\s*[\"']?([A-Za-z0-9/+=]{40})"),
+        Severity.HIGH, ends_before="/+="),
+    Kind("AWS access key id", rx.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"), Severity.MEDIUM, True),
+    Kind("private key", rx.compile(
         r"(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
         r"(?:\\n|\s)+[A-Za-z0-9+/=:,\- ]{64}"), Severity.HIGH, True),
-    Kind("GitHub token", re.compile(r"\b((?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}))\b"),
+    Kind("GitHub token", rx.compile(r"\b((?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}))\b"),
          Severity.HIGH, True),
-    Kind("Slack token", re.compile(r"\b(xox[abposr]-[0-9A-Za-z-]{10,200})"), Severity.HIGH, True),
-    Kind("Slack webhook URL", re.compile(
+    Kind("Slack token", rx.compile(r"\b(xox[abposr]-[0-9A-Za-z-]{10,200})"), Severity.HIGH, True),
+    Kind("Slack webhook URL", rx.compile(
         r"(https://hooks\.slack\.com/services/T[0-9A-Z]{6,}/B[0-9A-Z]{6,}/[0-9A-Za-z]{20,})"),
         Severity.MEDIUM),
-    Kind("Stripe live secret key", re.compile(r"\b([sr]k_live_[0-9A-Za-z]{20,200})\b"), Severity.HIGH, True),
-    Kind("Google API key", re.compile(r"\b(AIza[0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])"), Severity.LOW),
-    Kind("JWT", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
+    Kind("Stripe live secret key", rx.compile(r"\b([sr]k_live_[0-9A-Za-z]{20,200})\b"), Severity.HIGH, True),
+    Kind("Google API key", rx.compile(r"\b(AIza[0-9A-Za-z_\-]{35})"), Severity.LOW, ends_before="_-"),
+    Kind("JWT", rx.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
          Severity.LOW, pages_only=True),
 )  # fmt: skip
-_PLACEHOLDER = re.compile(r"example|xxxx|XXXX|0{8}|1234567890|placeholder|your", re.I)
-_FILE_EXT = re.compile(
+_PLACEHOLDER = rx.compile(r"example|xxxx|XXXX|0{8}|1234567890|placeholder|your", rx.I)
+_FILE_EXT = rx.compile(
     r"(?:^\.|\.(?:env[\w.]*|flaskenv|py|pyc|cfg|ini|conf|config|toml|ya?ml|properties|bak|old|"
     r"orig|swp|save|backup|sql|sqlite3?|db|dump|tar|gz|tgz|zip|7z|rar)$|~$)",
-    re.I,
+    rx.I,
 )
-_PRIVATE_IP = re.compile(
-    r"(?<![\w.])((?:10\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3})(?![\w.]|/\d)"
+# Not inside a longer dotted or word run, and not a CIDR range: _ip_alone.
+_PRIVATE_IP = rx.compile(
+    r"((?:10\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3})"
 )
+
+
+def _word_or_dot(ch: str) -> bool:
+    return ch == "." or ch == "_" or ch.isalnum()
+
+
+def _ip_alone(m: rx.Match) -> bool:
+    text, start, end = m.string, m.start(1), m.end(1)
+    if start > 0 and _word_or_dot(text[start - 1]):
+        return False
+    after = text[end : end + 2]
+    return not (after and _word_or_dot(after[0])) and not (after[:1] == "/" and after[1:].isdecimal())
 
 finding_kind(
     id="exposure.internal-ip",
@@ -176,7 +197,7 @@ def find_secrets(text: str, *, pages: bool, json_api: bool) -> Iterator[tuple[Ki
     for kind in KINDS:
         if (kind.pages_only and not pages) or (kind.json_owned and json_api):
             continue
-        for m in kind.rx.finditer(text):
+        for m in kind.pattern.finditer(text, accept=kind.accept):
             value = m.group(1)
             if _PLACEHOLDER.search(value) or (kind.name == "JWT" and not _jwt_payload_ok(value)):
                 continue
@@ -184,7 +205,7 @@ def find_secrets(text: str, *, pages: bool, json_api: bool) -> Iterator[tuple[Ki
 
 
 def find_ips(text: str) -> Iterator[str]:
-    for m in _PRIVATE_IP.finditer(text):
+    for m in _PRIVATE_IP.finditer(text, accept=_ip_alone):
         try:
             ip = ipaddress.IPv4Address(m.group(1))
         except ValueError:

@@ -5,11 +5,11 @@ Flask's default session is signed, not encrypted: anyone holding the cookie can 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.misconfiguration.cookie_flags import set_cookies
 from apigrade.checks.registry import finding_kind, passive
@@ -19,18 +19,18 @@ from apigrade.model import Confidence, Severity
 from apigrade.redact import mask
 
 #: Secrets and credentials: always sensitive.
-_SECRET = re.compile(
+_SECRET = rx.compile(
     r"passw|pwd|secret|api_?key|apikey|access_?key|private|token|otp|ssn|credit|card|iban|pin$",
-    re.I,
+    rx.I,
 )
 #: Personal data and privileges.
-_PERSONAL = re.compile(
+_PERSONAL = rx.compile(
     r"e_?mail|phone|mobile|address|birth|dob|role|admin|staff|superuser|permission|perms|"
     r"group|privilege|salary|first_?name|last_?name|full_?name",
-    re.I,
+    rx.I,
 )
 #: Identifiers: only worth a low finding.
-_IDENT = re.compile(r"(^|_)(user|uid|id|username|login|sub|account|customer)($|_?id)", re.I)
+_IDENT = rx.compile(r"(^|_)(user|uid|id|username|login|sub|account|customer)($|_?id)", rx.I)
 #: Framework bookkeeping that says nothing about the user.
 BENIGN = frozenset(
     {

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.misconfiguration.werkzeug_debugger import is_werkzeug_debugger_page
 from apigrade.checks.registry import passive
@@ -30,8 +30,8 @@ from apigrade.model import Confidence, Severity
 MAX_SCAN = 300_000
 _SKIP_TYPES = ("javascript", "css", "image/", "font/", "audio/", "video/", "octet-stream",
                "application/pdf", "application/zip", "wasm")  # fmt: skip
-_MARKUP = re.compile(r"<(?:html|body|div|p|pre|code|article|section|main|table)\b", re.I)
-_CREDS = re.compile(r"(\w+://[^\s:/@]+:)[^\s@/]+@")
+_MARKUP = rx.compile(r"<(?:html|body|div|p|pre|code|article|section|main|table)\b", rx.I)
+_CREDS = rx.compile(r"(\w+://[^\s:/@]+:)[^\s@/]+@")
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,24 @@ class Sign:
     severity: Severity = Severity.LOW
 
 
+_SPACES = rx.compile(r"[ \t\xa0]+")
+_BR = rx.compile(r"<br\s*/?>", rx.I)
+_TAG = rx.compile(r"<[^>]*>")
+_MAX_TAG = 2002  # characters of a tag _strip_tags removes, brackets included
+
+
 def _clip(text: str, n: int = 300) -> str:
-    text = re.sub(r"[ \t\xa0]+", " ", text).strip()
+    text = _SPACES.sub(" ", text).strip()
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
 # -- Python --------------------------------------------------------------------------
 
 _PY_HEAD = "Traceback (most recent call last):"
-_PY_FRAME = re.compile(r'^[ \t]*File "([^"\n]{1,400})", line (\d+)(?:, in ([^\n]{1,120}))?', re.M)
-_PY_EXC = re.compile(
+_PY_FRAME = rx.compile(r'^[ \t]*File "([^"\n]{1,400})", line (\d+)(?:, in ([^\n]{1,120}))?', rx.M)
+_PY_EXC = rx.compile(
     r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault|Failure|Denied|NotFound|Invalid\w*|DoesNotExist)\b(?::[^\n]{0,200})?)\s*$",
-    re.M,
+    rx.M,
 )
 
 
@@ -76,23 +82,23 @@ def _python(text: str) -> Sign | None:
 
 # -- SQL -----------------------------------------------------------------------------
 
-_SQL: tuple[tuple[str, re.Pattern[str], bool], ...] = (
-    ("SQLAlchemy", re.compile(r"\(Background on this error at: https?://sqlalche\.me/e/[^\s)]*\)"), True),
-    ("MySQL", re.compile(r"You have an error in your SQL syntax; check the manual that corresponds to your (?:MySQL|MariaDB) server version for the right syntax to use near '"), True),
-    ("SQLAlchemy", re.compile(r"\bsqlalchemy\.exc\.[A-Z]\w+(?:Error|Exception)\b[^\n]{0,200}"), False),
-    ("psycopg", re.compile(r"\bpsycopg2?\.(?:errors\.[A-Z]\w+|OperationalError|ProgrammingError|IntegrityError|DataError)\b[^\n]{0,200}"), False),
-    ("sqlite3", re.compile(r"\bsqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)\b[^\n]{0,200}"), False),
-    ("MySQL", re.compile(r"\b(?:pymysql\.err|MySQLdb\._?exceptions|mysql\.connector\.errors)\.\w+[^\n]{0,200}"), False),
-    ("PostgreSQL", re.compile(r'\bERROR:\s+(?:syntax error at or near "|unterminated quoted string at or near )[^\n]{0,120}'), False),
-    ("SQLite", re.compile(r'\bnear "[^"\n]{1,40}": syntax error|\bunrecognized token: "[^\n]{0,60}'), False),
-    ("Oracle", re.compile(r"\bORA-\d{5}: [^\n]{0,160}"), False),
-    ("SQL Server", re.compile(r"Unclosed quotation mark after the character string[^\n]{0,120}"), False),
+_SQL: tuple[tuple[str, rx.Pattern, bool], ...] = (
+    ("SQLAlchemy", rx.compile(r"\(Background on this error at: https?://sqlalche\.me/e/[^\s)]*\)"), True),
+    ("MySQL", rx.compile(r"You have an error in your SQL syntax; check the manual that corresponds to your (?:MySQL|MariaDB) server version for the right syntax to use near '"), True),
+    ("SQLAlchemy", rx.compile(r"\bsqlalchemy\.exc\.[A-Z]\w+(?:Error|Exception)\b[^\n]{0,200}"), False),
+    ("psycopg", rx.compile(r"\bpsycopg2?\.(?:errors\.[A-Z]\w+|OperationalError|ProgrammingError|IntegrityError|DataError)\b[^\n]{0,200}"), False),
+    ("sqlite3", rx.compile(r"\bsqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)\b[^\n]{0,200}"), False),
+    ("MySQL", rx.compile(r"\b(?:pymysql\.err|MySQLdb\._?exceptions|mysql\.connector\.errors)\.\w+[^\n]{0,200}"), False),
+    ("PostgreSQL", rx.compile(r'\bERROR:\s+(?:syntax error at or near "|unterminated quoted string at or near )[^\n]{0,120}'), False),
+    ("SQLite", rx.compile(r'\bnear "[^"\n]{1,40}": syntax error|\bunrecognized token: "[^\n]{0,60}'), False),
+    ("Oracle", rx.compile(r"\bORA-\d{5}: [^\n]{0,160}"), False),
+    ("SQL Server", rx.compile(r"Unclosed quotation mark after the character string[^\n]{0,120}"), False),
 )  # fmt: skip
-_SQL_STMT = re.compile(r"\[SQL: ([^\]\n]{1,200})")
+_SQL_STMT = rx.compile(r"\[SQL: ([^\]\n]{1,200})")
 
 
 def _sql(text: str) -> Sign | None:
-    hits = [(engine, m, strong) for engine, rx, strong in _SQL if (m := rx.search(text))]
+    hits = [(engine, m, strong) for engine, pat, strong in _SQL if (m := pat.search(text))]
     if not hits:
         return None
     # The driver's message says more than SQLAlchemy's "Background on this error" footer.
@@ -105,20 +111,20 @@ def _sql(text: str) -> Sign | None:
 
 # -- framework debug pages -------------------------------------------------------------
 
-_DJANGO = re.compile(
+_DJANGO = rx.compile(
     r"You(?:'|’|&#x27;|&#39;|&rsquo;)re seeing this error because you have\s+<code>DEBUG\s*=\s*True</code>\s+in\s+your\s+Django\s+settings\s+file",
-    re.I,
+    rx.I,
 )
-_DJANGO_FIELD = re.compile(
+_DJANGO_FIELD = rx.compile(
     r"<th[^>]*>\s*(Django Version|Exception Type|Exception Value|Exception Location|Python Version|Python Executable):\s*</th>\s*<td[^>]*>(.{0,300}?)</td>",
-    re.S,
+    rx.S,
 )
 
 
 def _django(raw: str) -> Sign | None:
     if not _DJANGO.search(raw):
         return None
-    fields = {k: _clip(html.unescape(re.sub(r"<[^>]+>", "", v)), 120)
+    fields = {k: _clip(html.unescape(_TAG.sub("", v)), 120)
               for k, v in _DJANGO_FIELD.findall(raw)}  # fmt: skip
     if "Django tried these URL patterns" in raw or "Page not found" in raw[:3000]:
         n = raw.count("<li>", raw.find("Django tried these URL patterns"))
@@ -128,11 +134,11 @@ def _django(raw: str) -> Sign | None:
     return Sign("Django DEBUG error page", shown, True, Severity.MEDIUM)
 
 
-_ASPNET = re.compile(r"Server Error in '[^'\n]{0,80}' Application\.")
-_RAILS = re.compile(r"<title>\s*Action Controller: Exception caught\s*</title>", re.I)
-_PHP_HTML = re.compile(
+_ASPNET = rx.compile(r"Server Error in '[^'\n]{0,80}' Application\.")
+_RAILS = rx.compile(r"<title>\s*Action Controller: Exception caught\s*</title>", rx.I)
+_PHP_HTML = rx.compile(
     r"<b>(Fatal error|Parse error|Warning|Notice|Deprecated)</b>:\s*(.{0,200}?) in <b>([^<]{1,200})</b> on line <b>(\d+)</b>",
-    re.S,
+    rx.S,
 )
 
 
@@ -155,16 +161,16 @@ def _frameworks(raw: str) -> Sign | None:
 
 # -- Node / Java -----------------------------------------------------------------------
 
-_NODE_FRAME = re.compile(
+_NODE_FRAME = rx.compile(
     r"^\s*at (?:[^\n()]{1,160} \()?((?:/|[A-Za-z]:\\|node:|file:)[^\n():]{1,300}):(\d+):\d+\)?\s*$",
-    re.M,
+    rx.M,
 )
-_NODE_ERR = re.compile(r"^\s*(?:\w*Error|Error)(?: \[\w+\])?: [^\n]{0,200}", re.M)
-_JAVA_FRAME = re.compile(
+_NODE_ERR = rx.compile(r"^\s*(?:\w*Error|Error)(?: \[\w+\])?: [^\n]{0,200}", rx.M)
+_JAVA_FRAME = rx.compile(
     r"^\s*at (?:[\w.$-]+(?:@[\w.-]+)?/)*[\w$]+(?:\.[\w$<>]+)+\((?:[\w$ -]+\.(?:java|kt|scala|groovy):\d+|Native Method|Unknown Source)\)\s*$",
-    re.M,
+    rx.M,
 )
-_JAVA_EXC = re.compile(
+_JAVA_EXC = rx.compile(
     r"\b(?:java|javax|jakarta|org|com|net|io|kotlin)\.[\w.$]+(?:Exception|Error)\b[^\n]{0,200}"
 )
 
@@ -214,16 +220,37 @@ def _plain(raw: str, ctype: str) -> str:
     if "json" in ctype or raw.lstrip()[:1] in ("{", "["):
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             return raw.replace("\\n", "\n").replace('\\"', '"')
         strings: list[str] = []
         _json_strings(parsed, strings)
         return "\n".join(strings)
     if "html" in ctype or "xml" in ctype:
-        text = re.sub(r"<br\s*/?>", "\n", raw, flags=re.I)
-        text = re.sub(r"<[^>]{0,2000}>", "", text)
-        return html.unescape(text)
+        return html.unescape(_strip_tags(_BR.sub("\n", raw)))
     return raw
+
+
+def _strip_tags(text: str) -> str:
+    """``text`` without its tags (``<...>``) of at most ``_MAX_TAG`` characters.
+
+    Plain string search: one pass, and no offset mapping on non-ASCII pages.
+    """
+    out: list[str] = []
+    last = 0
+    while (start := text.find("<", last)) >= 0:
+        close = text.find(">", start)
+        if close < 0:
+            break
+        end = close + 1
+        if end - start > _MAX_TAG:  # the leftmost "<" close enough to the ">"
+            start = text.find("<", end - _MAX_TAG, close)
+        if start >= 0:
+            out.append(text[last:start])
+        else:  # no tag ends here: keep the text
+            out.append(text[last:end])
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def find_signs(raw: str, ctype: str = "") -> list[Sign]:
@@ -243,7 +270,7 @@ def _path_url(url: str) -> str:
 
 
 def _redact(text: str) -> str:
-    return _CREDS.sub(r"\1****@", text)
+    return _CREDS.sub(lambda m: m.group(1) + "****@", text)
 
 
 @passive(

@@ -8,17 +8,17 @@ scoped to the parent domain, open to downgrade (info). One finding, on the targe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 
 MIN_AGE = 15_552_000  # 180 days, the usual floor (Mozilla Observatory, hstspreload: 1 year)
-_MAX_AGE = re.compile(r"(?:^|;)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:;|$)", re.I)
-_SUBDOMAINS = re.compile(r"(?:^|;)\s*includesubdomains\s*(?:;|$)", re.I)
+_MAX_AGE = rx.compile(r"(?:^|;)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:;|$)", rx.I)
+_SUBDOMAINS = rx.compile(r"(?:^|;)\s*includesubdomains\s*(?:;|$)", rx.I)
 
 
 def hsts_problems(value: str) -> list[tuple[Severity, str]]:

@@ -1,7 +1,8 @@
 """TLS of an HTTPS target: certificate, protocol versions, ciphers; HTTP -> HTTPS redirect.
 
-Direct TLS handshakes with the target's own host and port (no HTTP is sent), in a
-worker thread, 5 s timeout each:
+Raw TLS handshakes with the target's own host and port (no HTTP is sent), each asked of
+the engine (``ctx.tls_handshake``), which opens the connection, bounds it by the request
+timeout and counts it in ``--max-requests``:
 
 1. no verification: the negotiated version and cipher, and the certificate (DER);
 2. verification against the system's CA store with the host name: trusted or not, why;
@@ -17,38 +18,39 @@ Certificate problems on a loopback or private target are reported as info (local
 development, like plain HTTP there); elsewhere expiry, a name mismatch or an untrusted
 issuer is high, expiry within 14 days low.
 
-``tls.no-https-redirect``: for an HTTPS target on the default port 443 only, one GET to
-port 80 of the same host (a different origin, so the engine cannot send it; this check
-opens the connection itself and reads the status line and headers only). A 2xx answer
-there means the API is also served in cleartext. On any other port there is no known
-HTTP twin, so nothing is sent.
+``tls.no-https-redirect``: the cleartext twin of an HTTPS site is another origin
+(``http://host:80``), so it is contacted only when the user names it with
+``--scope http://host:80`` (any ``http://`` origin of the target's host): one GET
+there, through the engine, without the user's credentials, no redirect followed. A 2xx
+answer means the API is also served in cleartext. Without ``--scope`` nothing is sent.
 
 Nothing is done for plain HTTP targets or apps scanned in-process.
 
-Bound: at most 7 TLS handshakes and 1 cleartext request.
+Bound: at most 7 TLS handshakes, and 1 cleartext request per named origin.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import ssl
 import time
-import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, finding_kind
 from apigrade.checks.ssrf.local import in_process
-from apigrade.engine.target import Target
+from apigrade.engine.handshake import TlsHello, TlsResult
+from apigrade.engine.http import Probe
+from apigrade.engine.target import Origin, Target, origin_url
 from apigrade.model import Confidence, Severity
 
-TIMEOUT = 5.0
 SOON_DAYS = 14
 WEAK_CIPHERS = "NULL:aNULL:eNULL:EXPORT:DES:3DES:RC4:MD5:@SECLEVEL=0"
 _UNTRUSTED = {18: "self-signed certificate", 19: "self-signed certificate in the chain",
               20: "issuer not trusted (unknown CA or incomplete chain)",
               21: "issuer not trusted (unknown CA or incomplete chain)"}  # fmt: skip
+_EXPIRY_OR_NAME = (9, 10, 62, 64)  # not yet valid, expired, host or IP mismatch
+
+Handshake = Callable[[TlsHello], Awaitable[TlsResult | None]]
 
 
 @dataclass
@@ -62,110 +64,55 @@ class TlsFacts:
     weak: str | None = None  # a weak cipher accepted
 
 
-def _handshake(
-    host: str, port: int, ctx: ssl.SSLContext, name: str | None
-) -> tuple[str | None, tuple[str, str, int] | None, bytes | None, dict[str, object]]:
-    with socket.create_connection((host, port), timeout=TIMEOUT) as raw:
-        with ctx.wrap_socket(raw, server_hostname=name) as tls:
-            der = tls.getpeercert(binary_form=True)
-            info = tls.getpeercert() if ctx.verify_mode != ssl.CERT_NONE else {}
-            return tls.version(), tls.cipher(), der, dict(info or {})
-
-
-def _insecure(ciphers: str | None = None) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    if ciphers:
-        ctx.set_ciphers(ciphers)
-    return ctx
-
-
-def _trusting(der: bytes, check_hostname: bool) -> ssl.SSLContext:
-    """Verify with the server's own certificate as the only trust anchor."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(cadata=der)
-    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    ctx.check_hostname = check_hostname
-    return ctx
-
-
-def _days_left(info: dict[str, object]) -> float | None:
-    not_after = info.get("notAfter")
-    if not isinstance(not_after, str):
-        return None
-    return (ssl.cert_time_to_seconds(not_after) - time.time()) / 86400
-
-
-def _verify_message(exc: ssl.SSLCertVerificationError) -> str:
-    return str(exc.verify_message or exc.reason or exc).rstrip(".")
-
-
-def _certificate(facts: TlsFacts, host: str, port: int, der: bytes) -> None:
-    try:
-        _, _, _, info = _handshake(host, port, ssl.create_default_context(), host)
-    except ssl.SSLCertVerificationError as exc:
-        first = exc
-    except (OSError, ssl.SSLError):
-        return
-    else:
-        days = _days_left(info)
-        if days is not None and days < SOON_DAYS:
-            facts.problems.append((Severity.LOW, f"certificate expires in {days:.0f} days"))
+async def _certificate(facts: TlsFacts, shake: Handshake, der: bytes) -> None:
+    first = await shake(TlsHello(verify="system", check_hostname=True))
+    if first is None or (not first.ok and first.verify_code is None):
+        return  # not attempted, or a network failure: no verdict
+    if first.ok:
+        if first.not_after is not None:
+            days = (first.not_after - time.time()) / 86400
+            if days < SOON_DAYS:
+                facts.problems.append((Severity.LOW, f"certificate expires in {days:.0f} days"))
         return
     code = first.verify_code
     if code in _UNTRUSTED:
         facts.problems.append((Severity.HIGH, _UNTRUSTED[code]))
-    elif code not in (9, 10, 62, 64):
-        facts.problems.append((Severity.HIGH, _verify_message(first)))
+    elif code not in _EXPIRY_OR_NAME:
+        facts.problems.append((Severity.HIGH, first.verify_message or "certificate refused"))
     for check_hostname in (False, True):
-        try:
-            _handshake(host, port, _trusting(der, check_hostname), host)
-        except ssl.SSLCertVerificationError as exc:
-            if exc.verify_code in (9, 10, 62, 64) or check_hostname:
-                facts.problems.append((Severity.HIGH, _verify_message(exc)))
-            return  # expiry hides a name mismatch: one verdict is enough
-        except (OSError, ssl.SSLError):
+        got = await shake(TlsHello(verify="pinned", anchor=der, check_hostname=check_hostname))
+        if got is None or got.ok:
+            continue
+        if got.verify_code is None:
             return
+        if got.verify_code in _EXPIRY_OR_NAME or check_hostname:
+            facts.problems.append((Severity.HIGH, got.verify_message or "certificate refused"))
+        return  # expiry hides a name mismatch: one verdict is enough
 
 
-def _accepts(host: str, port: int, ctx: ssl.SSLContext) -> str | None:
-    """The 'version cipher' of a successful handshake, None when refused."""
-    try:
-        version, cipher, _, _ = _handshake(host, port, ctx, host)
-    except (OSError, ssl.SSLError, ValueError):
+async def _accepts(shake: Handshake, hello: TlsHello) -> str | None:
+    """The 'version cipher' of a successful handshake, None when refused or not tried."""
+    got = await shake(hello)
+    if got is None or not got.ok:
         return None
-    return f"{version} {cipher[0] if cipher else '?'}"
+    return f"{got.version} {got.cipher or '?'}"
 
 
-def inspect(host: str, port: int) -> TlsFacts | None:
-    """All handshakes, blocking; None when even an unverified one fails."""
+async def inspect(shake: Handshake) -> TlsFacts | None:
+    """All handshakes, through ``shake`` (the engine's); None when even an unverified
+    one fails."""
     facts = TlsFacts()
-    try:
-        version, cipher, der, _ = _handshake(host, port, _insecure(), host)
-    except (OSError, ssl.SSLError):
+    first = await shake(TlsHello())
+    if first is None or not first.ok:
         return None
-    facts.version, facts.cipher = version, cipher[0] if cipher else None
-    if der:
-        _certificate(facts, host, port, der)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        for name, proto in (("TLS 1.0", "TLSv1"), ("TLS 1.1", "TLSv1_1")):
-            try:
-                ctx = _insecure("ALL:@SECLEVEL=0")
-                ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, proto)
-            except (ssl.SSLError, ValueError, AttributeError):
-                continue  # this OpenSSL cannot speak it: no verdict
-            got = _accepts(host, port, ctx)
-            if got is not None:
-                facts.legacy.append(f"{name} ({got})")
-        try:
-            ctx = _insecure(WEAK_CIPHERS)
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-        except (ssl.SSLError, ValueError):
-            return facts
-        facts.weak = _accepts(host, port, ctx)
+    facts.version, facts.cipher = first.version, first.cipher
+    if first.der:
+        await _certificate(facts, shake, first.der)
+    for name, proto in (("TLS 1.0", "TLSv1"), ("TLS 1.1", "TLSv1_1")):
+        got = await _accepts(shake, TlsHello(ciphers="ALL:@SECLEVEL=0", versions=(proto, proto)))
+        if got is not None:
+            facts.legacy.append(f"{name} ({got})")
+    facts.weak = await _accepts(shake, TlsHello(ciphers=WEAK_CIPHERS, versions=("TLSv1", "TLSv1_2")))
     return facts
 
 
@@ -246,7 +193,7 @@ async def tls_handshakes(ctx: CheckContext) -> None:
     target = ctx.target
     if not target.is_https or in_process(ctx):
         return
-    facts = await asyncio.to_thread(inspect, target.host, target.port)
+    facts = await inspect(ctx.tls_handshake)
     if facts is None:
         return
     url = target.origin + "/"
@@ -269,32 +216,12 @@ async def tls_handshakes(ctx: CheckContext) -> None:
 
 
 # -- HTTP twin of an HTTPS site --------------------------------------------------------
-def http_port(target: Target) -> int | None:
-    """The cleartext port to try: 80 for an HTTPS site on 443, else none."""
-    return 80 if target.is_https and target.port == 443 else None
-
-
-async def cleartext_answer(host: str, port: int, path: str) -> tuple[int, str | None] | None:
-    """(status, Location) of one GET over plain HTTP; None when nothing answers."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            reader, writer = await asyncio.open_connection(host, port)
-            try:
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: apigrade\r\n"
-                             "Connection: close\r\n\r\n".encode("latin-1"))  # fmt: skip
-                await writer.drain()
-                head = await reader.read(16384)
-            finally:
-                writer.close()
-    except (OSError, TimeoutError, UnicodeEncodeError):
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        return None
-    location = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
-                     if ln.lower().startswith("location:")), None)  # fmt: skip
-    return int(parts[1]), location
+def cleartext_twins(target: Target) -> list[Origin]:
+    """The cleartext origins to try: ``http://`` origins of the target's host that the
+    user put in scope (``--scope``), only for an HTTPS target. Empty by default."""
+    if not target.is_https:
+        return []
+    return sorted(o for o in target.extra_origins if o[0] == "http" and o[1] == target.host)
 
 
 @active(
@@ -308,8 +235,9 @@ async def cleartext_answer(host: str, port: int, path: str) -> tuple[int, str | 
     description=(
         "Port 80 of the same host answers with content instead of a redirect to HTTPS. "
         "Clients that type the bare name, old links and misconfigured SDKs talk to the "
-        "API in cleartext, tokens included. Bound: one GET to port 80, only for an "
-        "HTTPS target on port 443."
+        "API in cleartext, tokens included. Runs only when that origin is named with "
+        "`--scope http://HOST:80` (it is not the target's origin). Bound: one GET to each "
+        "such origin, without the user's credentials."
     ),
     remediation=(
         "Answer every plain-HTTP request with a permanent redirect: nginx "
@@ -321,19 +249,18 @@ async def cleartext_answer(host: str, port: int, path: str) -> tuple[int, str | 
 )
 async def no_https_redirect(ctx: CheckContext) -> None:
     target = ctx.target
-    port = http_port(target)
-    if port is None or in_process(ctx):
+    if in_process(ctx):
         return
     path = "/" + target.url.split("://", 1)[1].partition("/")[2]
-    answer = await cleartext_answer(target.host, port, path)
-    if answer is None:
-        return
-    status, location = answer
-    if not 200 <= status < 300:
-        return  # a redirect, or a refusal: nothing served in cleartext
-    ctx.report(Hit(
-        url=target.url,
-        evidence=f"GET http://{target.host}:{port}{path} -> {status}"
-        + (f" (Location: {location})" if location else "") + ", no redirect to HTTPS",
-        severity=Severity.INFO if target.is_local else None,
-    ))  # fmt: skip
+    for twin in cleartext_twins(target):
+        url = origin_url(twin) + path
+        ex = await ctx.send(Probe(url=url, follow_redirects=False, anonymous=True))
+        if ex is None or not 200 <= ex.status < 300:
+            continue  # nothing answered, a redirect, or a refusal: nothing in cleartext
+        location = ex.response.header("location")
+        ctx.report(Hit(
+            url=target.url,
+            evidence=f"GET {url} -> {ex.status}"
+            + (f" (Location: {location})" if location else "") + ", no redirect to HTTPS",
+            severity=Severity.INFO if target.is_local else None,
+        ))  # fmt: skip

@@ -7,13 +7,13 @@ parameter replaced by a payload; everything else keeps its example value.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit
 
+from apigrade import rx
 from apigrade.engine.http import Probe
 
 if TYPE_CHECKING:
@@ -71,13 +71,16 @@ def default_value(param: Param) -> str:
     return {"integer": "1", "number": "1", "boolean": "true"}.get(param.type or "", "test")
 
 
+_TEMPLATE_LEFT = rx.compile(r"\{[^/{}]*\}")
+
+
 def build_url(ep: Endpoint, overrides: dict[tuple[str, str], str]) -> str | None:
     """Fill path templates and the query; ``overrides`` values are already encoded."""
     url = ep.url
     for p in ep.params_in("path"):
         value = overrides.get(("path", p.name)) or quote(default_value(p), safe="")
         url = url.replace("{" + p.name + "}", value)
-    if re.search(r"\{[^/{}]*\}", urlsplit(url).path):
+    if _TEMPLATE_LEFT.search(urlsplit(url).path):
         return None
     pairs = []
     for p in ep.params_in("query"):
@@ -127,11 +130,14 @@ def slots(endpoints: Iterable[Endpoint], locations: tuple[str, ...] = ("query",)
             yield Slot(endpoint=ep, name=p.name, location=p.location, example=p.example)
 
 
+_NUMERIC = rx.compile(r"-?\d+(?:\.\d+)?")
+
+
 def is_numeric(param_type: str | None, example: str | None) -> bool:
     """True for parameters that only carry numbers or booleans."""
     if param_type in _NUMERIC_TYPES:
         return True
-    return bool(example) and re.fullmatch(r"-?\d+(?:\.\d+)?", example or "") is not None
+    return bool(example) and _NUMERIC.fullmatch(example or "") is not None
 
 
 def token(n: int = 8) -> str:

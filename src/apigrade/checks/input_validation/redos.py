@@ -16,8 +16,8 @@ Bound: at most 8 parameters (names such as regex/pattern/filter first), 2 reques
 from __future__ import annotations
 
 import asyncio
-import re
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
@@ -28,14 +28,14 @@ MAX_SLOTS = 8
 INVALID = "("
 _NAMES = ("regex", "regexp", "re", "pattern", "pat", "filter", "match", "expr", "expression",
           "search", "q", "query", "grep", "include", "exclude", "rule", "where", "name")  # fmt: skip
-_REGEX_ERRORS = re.compile(
+_REGEX_ERRORS = rx.compile(
     r"missing \), unterminated subpattern|unterminated subpattern|\bre\.error\b|"
     r"unbalanced parenthesis|Invalid regular expression|Unterminated group|"
     r"PatternSyntaxException|Unclosed group near index|error parsing regexp|"
     r"preg_\w+\(\): Compilation failed|missing closing parenthesis|"
     r"Regular expression is invalid|invalid regular expression: parentheses|"
     r"end pattern with unmatched parenthesis|Not enough \)'s",
-    re.I,
+    rx.I,
 )
 
 

@@ -23,8 +23,8 @@ parameter that shows nothing): at most 60 requests.
 from __future__ import annotations
 
 import asyncio
-import re
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots
 from apigrade.checks.registry import active
@@ -37,9 +37,9 @@ MAX_TEXT = 200_000
 QUOTES = ("'", '"')
 
 # Database error signatures: driver exception names and the engines' own messages.
-_SQL_ERRORS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (engine, re.compile(rx))
-    for engine, rx in (
+_SQL_ERRORS: tuple[tuple[str, rx.Pattern], ...] = tuple(
+    (engine, rx.compile(pat))
+    for engine, pat in (
         ("SQLite", r"\bsqlite3\.(?:OperationalError|ProgrammingError|DatabaseError|IntegrityError)\b"),
         ("SQLite", r'\bunrecognized token: "|\bnear "[^"\n]{0,60}": syntax error|\bSQLITE_ERROR\b'),
         ("PostgreSQL", r"\bpsycopg2?\.(?:errors\.\w+|ProgrammingError|OperationalError|DataError)\b"),
@@ -60,8 +60,8 @@ _SQL_ERRORS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 def sql_error(text: str) -> tuple[str, str] | None:
     """(engine, matched text) of the first SQL error signature in a body."""
     text = text[:MAX_TEXT].replace('\\"', '"')  # JSON-escaped messages
-    for engine, rx in _SQL_ERRORS:
-        m = rx.search(text)
+    for engine, pat in _SQL_ERRORS:
+        m = pat.search(text)
         if m:
             return engine, " ".join(text[m.start() : m.end() + 80].split())
     return None

@@ -15,10 +15,10 @@ value. A hit is then confirmed step by step, each step able to reject it:
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from urllib.parse import urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
@@ -36,9 +36,9 @@ _PRIORITY = (
     "template", "tpl", "content", "comment", "user", "username", "email", "subject", "body",
     "next", "lang", "page", "view",
 )  # fmt: skip
-_SEGMENT = re.compile(r"^[A-Za-z][\w.-]{2,63}$")
+_SEGMENT = rx.compile(r"^[A-Za-z][\w.-]{2,63}$")
 _COMMON_SEGMENTS = frozenset({"api", "v1", "v2", "v3", "static", "index.html", "home", "docs"})
-_ASSET = re.compile(r"\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|pdf|zip)$", re.I)
+_ASSET = rx.compile(r"\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|pdf|zip)$", rx.I)
 _PAGE_TYPES = ("text/html", "text/plain", "application/json", "application/xhtml+xml", "")
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
@@ -34,19 +34,19 @@ STATIC_PREFIX = "/static"
 MAX_EXTRA_PREFIXES = 1
 MAX_SLOTS = 3
 
-_PASSWD = re.compile(r"(?m)(root:[x*]?:0:0:[^\r\n<]{0,80})")
-_WIN_INI = re.compile(
+_PASSWD = rx.compile(r"(?m)(root:[x*]?:0:0:[^\r\n<]{0,80})")
+_WIN_INI = rx.compile(
     r"(?im)(^\s*; for 16-bit app support\s*$)|(^\s*\[fonts\]\s*$[\s\S]{0,400}^\s*\[extensions\]\s*$)"
 )
-_FLASK_IMPORT = re.compile(
+_FLASK_IMPORT = rx.compile(
     r"(?m)^((?:from\s+flask\b[\w.]*\s+import\s+\w|import\s+flask\b)[^\r\n]{0,100})"
 )
-_PY_STRUCTURE = re.compile(r"(?m)^(?:def |class |@\w|async def |if __name__|[A-Za-z_]\w*\s*=\s*\w)")
-_SECRET_ASSIGN = re.compile(
+_PY_STRUCTURE = rx.compile(r"(?m)^(?:def |class |@\w|async def |if __name__|[A-Za-z_]\w*\s*=\s*\w)")
+_SECRET_ASSIGN = rx.compile(
     r"(?m)^[ \t]*((?:SECRET_KEY|[A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|API_KEY|DATABASE_URI|DATABASE_URL)"
-    r"[A-Z0-9_]*|DEBUG)[ \t]*=(?!=)[ \t]*)(['\"]?)([^\r\n'\"]*)"
-)
-_ASSET = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|pdf|txt)$", re.I)
+    r"[A-Z0-9_]*|DEBUG)[ \t]*=[ \t]*)(['\"]?)([^\r\n'\"]*)"
+)  # and no "==" (a comparison): _single_equals
+_ASSET = rx.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|pdf|txt)$", rx.I)
 
 
 # -- proofs -----------------------------------------------------------------------
@@ -70,11 +70,17 @@ def source_proof(text: str) -> str | None:
     return f"Python source read: {m.group(1).strip()}"
 
 
+def _single_equals(m: rx.Match) -> bool:
+    """The assignment's "=" is not the start of "=="."""
+    after = m.start(1) + m.group(1).index("=") + 1
+    return m.string[after : after + 1] != "="
+
+
 def config_proof(text: str) -> str | None:
     """A Python settings module: a secret or debug assignment at line start, not HTML."""
     if text.lstrip().startswith("<"):
         return None
-    m = _SECRET_ASSIGN.search(text)
+    m = _SECRET_ASSIGN.search(text, accept=_single_equals)
     if m is None:
         return None
     return f"Python config read: {m.group(1)}{m.group(2)}{mask(m.group(3).strip())}"
@@ -227,6 +233,9 @@ _WEAK = frozenset({
 })  # fmt: skip
 
 
+_EXTENSION = rx.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
 def file_score(slot: Slot, param_type: str | None) -> int:
     """How much a parameter looks like it names a file (0: not at all)."""
     if is_numeric(param_type, slot.example):
@@ -235,7 +244,7 @@ def file_score(slot: Slot, param_type: str | None) -> int:
     score = 3 if name in _STRONG else 2 if ("file" in name or "path" in name) else 0
     score = score or (1 if name in _WEAK else 0)
     example = slot.example or ""
-    if re.search(r"\.[A-Za-z0-9]{1,5}$", example) or "/" in example:
+    if _EXTENSION.search(example) or "/" in example:
         score += 2
     return score
 

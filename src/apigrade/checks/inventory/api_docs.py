@@ -9,8 +9,8 @@ directory, and judges pages by the markup the UIs ship, never by status alone.
 from __future__ import annotations
 
 import asyncio
-import re
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import ADMIN_SEGMENTS, path_of, segments
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
@@ -22,11 +22,11 @@ DOCS_UI_PATHS = (
     "/docs", "/redoc", "/swagger-ui", "/swagger-ui.html", "/swagger-ui/index.html",
     "/swagger", "/swagger/index.html", "/api/docs", "/apidocs", "/api-docs/",
 )  # fmt: skip
-_SWAGGER_UI = re.compile(
+_SWAGGER_UI = rx.compile(
     r"SwaggerUIBundle|swagger-ui(?:-bundle|-standalone-preset)?\.js|id=[\"']swagger-ui[\"']"
 )
-_REDOC = re.compile(r"<redoc\b|redoc\.standalone\.js|Redoc\.init\s*\(")
-_SPEC_REF = re.compile(r"""(?:\burl\s*:\s*|spec-url\s*=\s*)["']([^"'\s]{1,200})["']""")
+_REDOC = rx.compile(r"<redoc\b|redoc\.standalone\.js|Redoc\.init\s*\(")
+_SPEC_REF = rx.compile(r"""(?:\burl\s*:\s*|spec-url\s*=\s*)["']([^"'\s]{1,200})["']""")
 _INTERNAL = ADMIN_SEGMENTS | {"debug", "_debug", "private", "test", "dev"}
 _REF = ("https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/",)
 _HIDE = (
@@ -69,7 +69,8 @@ async def openapi_spec(ctx: CheckContext) -> None:
         ex = await ctx.get(url)
         if ex is None or ex.status != 200:
             continue
-        spec = parse_spec(ex.text, ctx.target.url)
+        label = f"spec parsing of {path_of(ex.url)}"
+        spec = await ctx.offload(parse_spec, ex.text, ctx.target.url, label=label)
         if spec is None:
             continue
         paths = sorted({path_of(e.url) for e in spec.endpoints})

@@ -10,10 +10,10 @@ data and differs from the target's answer for a path that cannot exist.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import (
     TEMPLATE,
     fill,
@@ -30,7 +30,7 @@ from apigrade.model import Confidence, Severity
 MAX_GROUPS = 2
 MAX_OLDER = 2
 MAX_SAMPLES = 2
-_VERSION = re.compile(r"^v(\d{1,2})$", re.I)
+_VERSION = rx.compile(r"^v(\d{1,2})$", rx.I)
 _REF = ("https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/",)
 _RETIRE = (
     "Keep an inventory of every deployed API version and retire old ones: remove their "

@@ -13,9 +13,9 @@ Both need a spec (found on the target or given with ``--spec``).
 from __future__ import annotations
 
 import posixpath
-import re
 import secrets
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import (
     TEMPLATE,
     fill,
@@ -31,7 +31,7 @@ from apigrade.model import Confidence, Severity
 
 MAX_MISSING = 15
 MAX_UNDOCUMENTED = 10
-_DOC_PATHS = re.compile(r"(?i)/(?:openapi|swagger|api-docs|apispec|redoc|docs)\b")
+_DOC_PATHS = rx.compile(r"(?i)/(?:openapi|swagger|api-docs|apispec|redoc|docs)\b")
 _REF = ("https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/",)
 
 
@@ -39,11 +39,11 @@ def spec_endpoints(ctx: CheckContext) -> list[Endpoint]:
     return [e for e in ctx.endpoints if e.source == "openapi"]
 
 
-def path_pattern(template_path: str) -> re.Pattern[str]:
+def path_pattern(template_path: str) -> rx.Pattern:
     """``/users/{id}`` -> a regex matching ``/users/7``."""
     parts = TEMPLATE.split(template_path)
-    rx = "".join(re.escape(p) if i % 2 == 0 else "[^/]+" for i, p in enumerate(parts))
-    return re.compile(f"^{rx}/?$")
+    body = "".join(rx.escape(p) if i % 2 == 0 else "[^/]+" for i, p in enumerate(parts))
+    return rx.compile(f"^{body}/?$", register=False)  # built from the target's spec
 
 
 def base_path(paths: list[str]) -> str:

@@ -11,24 +11,24 @@ list), ``prompt``, ``question``, ``message``, ``input``, ``query``, ``q``, ``tex
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext
 from apigrade.checks.input_validation import build_body, build_url, get_endpoints
 from apigrade.discovery.model import Endpoint, Param
 from apigrade.engine.http import Exchange, Probe
 
-_AI_SEGMENT = re.compile(
+_AI_SEGMENT = rx.compile(
     r"^(?:chat|chats|chatbot|completions?|ask|prompts?|llm|assistants?|conversations?|gpt|"
     r"copilot|ai|bot|genai|rag)$",
-    re.I,
+    rx.I,
 )
 PROMPT_NAMES = ("messages", "prompt", "question", "message", "input", "query", "q", "text",
                 "content", "user_input", "instruction")  # fmt: skip
 _STRONG_NAMES = frozenset({"messages", "prompt", "question"})
-_BODY_HINT = re.compile(r'"(?:messages|prompt|question)"\s*:|(?:^|[?&])(?:prompt|question)=')
+_BODY_HINT = rx.compile(r'"(?:messages|prompt|question)"\s*:|(?:^|[?&])(?:prompt|question)=')
 
 
 def ai_path(url: str) -> bool:

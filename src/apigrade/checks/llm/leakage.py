@@ -15,35 +15,38 @@ scanner's own question).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.engine.http import Exchange
 
 MAX_TEXT = 200_000
-_PROMPT_TEXT = re.compile(
+_PROMPT_TEXT = rx.compile(
     r"\byou are (?:a |an )?(?:helpful|friendly|professional|ai|virtual|customer[- ]support|"
     r"support|expert)\b[^\n\"]{0,60}?\b(?:assistant|agent|bot|chatbot|model|advisor)\b[^\n\"]{0,120}"
     r"|<\|im_start\|>\s*system[^\n]{0,120}|<<SYS>>[^\n]{0,120}|<\|start_header_id\|>system[^\n]{0,120}"
     r"|\b(?:my|the) system prompt (?:is|says|reads)\b[^\n\"]{0,120}",
-    re.I,
+    rx.I,
 )
 _PROMPT_KEYS = frozenset({"systemprompt", "system", "systemmessage", "instructions",
                           "preprompt", "prompttemplate", "systeminstructions"})  # fmt: skip
-_MODEL = re.compile(
+_MODEL = rx.compile(
     r"\b(gpt-4o(?:-mini)?(?:-\d{4}-\d\d-\d\d)?|gpt-4(?:\.1|\.5)?(?:-turbo|-mini|-nano)?|"
     r"gpt-3\.5-turbo(?:-\d+)?|gpt-5(?:-mini|-nano)?|claude-(?:[\w.]+-)*[\w.]+|"
     r"llama-?[234](?:\.\d)?(?:-[\w.]+)?|mistral-(?:large|medium|small|tiny)[\w.-]*|"
     r"mixtral-[\w.-]+|gemini-[\d.]+(?:-[\w.]+)?|command-r(?:-plus)?|deepseek-(?:chat|coder|r1|v3)[\w.-]*|"
     r"qwen[\d.]*-[\w.-]+|phi-[34][\w.-]*)\b",
-    re.I,
+    rx.I,
 )
 
 
+_NON_ALPHA = rx.compile(r"[^a-z]")
+
+
 def _norm(key: str) -> str:
-    return re.sub(r"[^a-z]", "", key.lower())
+    return _NON_ALPHA.sub("", key.lower())
 
 
 def _prompt_fields(value: Any, depth: int = 0) -> Iterator[str]:

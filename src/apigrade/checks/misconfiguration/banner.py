@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 
-_VERSIONED = re.compile(r"[A-Za-z][\w.-]*/\d+(?:\.\d+)+")
+_VERSIONED = rx.compile(r"[A-Za-z][\w.-]*/\d+(?:\.\d+)+")
 BANNER_HEADERS = ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version")
 
 

@@ -6,11 +6,11 @@ page set it. ``Secure`` lives in ``encryption/cookie_secure.py`` (it matters on 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import finding_kind, passive
 from apigrade.engine.http import Exchange, SetCookie
@@ -20,9 +20,9 @@ from apigrade.model import Confidence, Severity
 SESSION_NAMES = frozenset(
     {"session", "sessionid", "remember_token", "jsessionid", "phpsessid", "connect.sid"}
 )
-_SESSION_LIKE = re.compile(r"sess|sid|token|auth|remember|jwt|login", re.I)
-_CSRF_LIKE = re.compile(r"csrf|xsrf", re.I)
-_JWT_VALUE = re.compile(r"^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*$")
+_SESSION_LIKE = rx.compile(r"sess|sid|token|auth|remember|jwt|login", rx.I)
+_CSRF_LIKE = rx.compile(r"csrf|xsrf", rx.I)
+_JWT_VALUE = rx.compile(r"^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*$")
 #: A session cookie living longer than this is reported.
 MAX_SESSION_LIFETIME_S = 30 * 24 * 3600
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import ast
 import html
-import re
 import secrets
 from collections.abc import Iterator
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, finding_kind, passive
 from apigrade.engine.http import Exchange
@@ -27,14 +27,14 @@ from apigrade.model import Confidence, Severity
 from apigrade.redact import mask
 
 TOOLBAR_CSS_PATH = "/_debug_toolbar/static/css/toolbar.css"
-_ROOT = re.compile(r'<div\s+id="flDebug"[\s>]')
+_ROOT = rx.compile(r'<div\s+id="flDebug"[\s>]')
 _PARTS = ('id="flDebugToolbar"', 'id="flDebugPanelList"', 'id="flDebugToolbarHandle"',
           'id="flDebugWindow"', "flDebugPanelContentParent")  # fmt: skip
-_PANEL = re.compile(r'<li id="flDebug(\w+?)Panel">')
-_CONFIG_ROW = re.compile(
-    r"<td>\s*([A-Z][A-Z0-9_]{1,80})\s*</td>\s*<td>\s*<code>(.{0,4000}?)</code>", re.S
+_PANEL = rx.compile(r'<li id="flDebug(\w+?)Panel">')
+_CONFIG_ROW = rx.compile(
+    r"<td>\s*([A-Z][A-Z0-9_]{1,80})\s*</td>\s*<td>\s*<code>(.*?)</code>", rx.S  # values: see config_rows
 )
-_SENSITIVE = re.compile(
+_SENSITIVE = rx.compile(
     r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE|CREDENTIAL|SALT|DATABASE_UR[IL]"
 )
 #: Config keys that sign things: handed to the session / JWT checks.
@@ -87,11 +87,15 @@ def _as_text(value: object) -> str | None:
     return None
 
 
+_MAX_VALUE = 4000  # characters of one config value
+
+
 def config_rows(text: str) -> dict[str, object]:
     """Config name -> value from the toolbar's Config panel (first value wins)."""
     out: dict[str, object] = {}
     for name, raw in _CONFIG_ROW.findall(text):
-        out.setdefault(name, _literal(raw))
+        if len(raw) <= _MAX_VALUE:
+            out.setdefault(name, _literal(raw))
     return out
 
 

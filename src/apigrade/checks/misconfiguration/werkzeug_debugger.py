@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, finding_kind, passive
 from apigrade.engine.http import Exchange, Probe
@@ -52,8 +52,8 @@ _JS_MARKERS = (
     "__debugger__",
 )
 _CSS_RULES = tuple(
-    re.compile(rx, re.I)
-    for rx in (
+    rx.compile(pat, rx.I)
+    for pat in (
         r"div\.debugger\s*\{",
         r"div\.explanation\s*\{",
         r"div\.footer\s*\{",
@@ -63,15 +63,15 @@ _CSS_RULES = tuple(
         r"#11557C",
     )
 )
-_TITLE = re.compile(r"<title>([^<]{0,300}) // Werkzeug Debugger</title>")
+_TITLE = rx.compile(r"<title>([^<]{0,300}) // Werkzeug Debugger</title>")
 _JS_BOOL = {
-    name: re.compile(rf"\b{name}\s*=\s*(true|false)\b")
+    name: rx.compile(rf"\b{name}\s*=\s*(true|false)\b")
     for name in ("CONSOLE_MODE", "EVALEX", "EVALEX_TRUSTED")
 }
-_PLAIN_COMMENT = re.compile(r"<!--\s*(Traceback \(most recent call last\):.*?)-->", re.S)
-_TEXTAREA = re.compile(r"<textarea[^>]*>(.*?)</textarea>", re.S)
-_FRAME = re.compile(r'^\s*File "([^"\n]+)", line (\d+), in ([^\n]+)$', re.M)
-_PY_VERSION = re.compile(r"python(\d\.\d{1,2})\b")
+_PLAIN_COMMENT = rx.compile(r"<!--\s*(Traceback \(most recent call last\):.*?)-->", rx.S)
+_TEXTAREA = rx.compile(r"<textarea[^>]*>(.*?)</textarea>", rx.S)
+_FRAME = rx.compile(r'^\s*File "([^"\n]+)", line (\d+), in ([^\n]+)$', rx.M)
+_PY_VERSION = rx.compile(r"python(\d\.\d{1,2})\b")
 _LIB_DIRS = ("site-packages", "dist-packages", "/lib/python", "\\lib\\", "<frozen")
 
 REMEDIATION = (
@@ -115,7 +115,7 @@ def is_debugger_css(text: str) -> bool:
     head = text[:50000]
     if "<html" in head[:500].lower() or "function" in head:
         return False
-    return sum(1 for rx in _CSS_RULES if rx.search(head)) >= 5
+    return sum(1 for pat in _CSS_RULES if pat.search(head)) >= 5
 
 
 def js_version_hint(text: str) -> str | None:
@@ -156,7 +156,7 @@ def parse_debugger_page(text: str) -> DebugPage | None:
     title = _TITLE.search(head)
     if title is None:
         return None
-    flags = {name: rx.search(head) for name, rx in _JS_BOOL.items()}
+    flags = {name: pat.search(head) for name, pat in _JS_BOOL.items()}
     if any(m is None for m in flags.values()):
         return None
     val = {name: m.group(1) == "true" for name, m in flags.items() if m is not None}
@@ -373,17 +373,20 @@ def _query_probe(url: str, params: list[tuple[str, str]]) -> str:
     return f"{url}?{query}" if query else url
 
 
+_TEMPLATE_VAR = rx.compile(r"\{([^}]+)\}")
+
+
 def _fill_template(url: str, params: dict[str, Param], target: str, bad: str) -> str:
     """Fill ``{name}`` templates: ``bad`` for ``target``, examples (or 1) elsewhere."""
 
-    def value(m: re.Match[str]) -> str:
+    def value(m: rx.Match) -> str:
         name = m.group(1)
         if name == target:
             return bad
         p = params.get(name)
         return quote((p.example if p else None) or "1", safe="")
 
-    return re.sub(r"\{([^}]+)\}", value, url)
+    return _TEMPLATE_VAR.sub(value, url)
 
 
 def _get_probes(ep: Endpoint) -> list[str]:

@@ -11,24 +11,27 @@ Werkzeug's CHANGES.rst (fixed-in versions).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.misconfiguration.werkzeug_debugger import hint_is_before_303
 from apigrade.checks.registry import active, passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 
-_BANNER = re.compile(r"\bWerkzeug/(\d+(?:\.\d+){0,3})(\S*)(?:\s+Python/(\d+(?:\.\d+)*))?")
+_BANNER = rx.compile(r"\bWerkzeug/(\d+(?:\.\d+){0,3})(\S*)(?:\s+Python/(\d+(?:\.\d+)*))?")
 
 Version = tuple[int, int, int]
 
 
+_NUMBER = rx.compile(r"\d+")
+
+
 def parse_version(text: str) -> Version | None:
     """'2.2.2' -> (2, 2, 2); pre-release suffixes are ignored."""
-    nums = re.findall(r"\d+", text)[:3]
+    nums = _NUMBER.findall(text, limit=3)
     if not nums:
         return None
     padded = [int(n) for n in nums] + [0] * (3 - len(nums))

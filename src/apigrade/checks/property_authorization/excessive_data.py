@@ -17,12 +17,12 @@ they do not carry them).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import json_body, norm_key
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
@@ -34,20 +34,20 @@ MAX_NODES = 5000
 MAX_SHOWN = 5
 
 _HASHES = (
-    ("Werkzeug pbkdf2 hash", re.compile(r"^pbkdf2:sha(?:1|224|256|384|512):\d+\$[^$\s]+\$[0-9a-f]{20,}$")),
-    ("Werkzeug scrypt hash", re.compile(r"^scrypt:\d+:\d+:\d+\$[^$\s]+\$[0-9a-f]{20,}$")),
-    ("bcrypt hash", re.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")),
-    ("argon2 hash", re.compile(r"^\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+$")),
-    ("crypt/passlib hash", re.compile(r"^\$(?:1|5|6|y|pbkdf2(?:-sha\d+)?|scrypt|sha1)\$\S{8,}$")),
-    ("Django password hash", re.compile(r"^(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|scrypt)\$\S{10,}$")),
-    ("salted sha/md5 hash", re.compile(r"^(?:sha1|sha256|sha512|md5)\$[^$\s]*\$[0-9a-f]{32,}$")),
+    ("Werkzeug pbkdf2 hash", rx.compile(r"^pbkdf2:sha(?:1|224|256|384|512):\d+\$[^$\s]+\$[0-9a-f]{20,}$")),
+    ("Werkzeug scrypt hash", rx.compile(r"^scrypt:\d+:\d+:\d+\$[^$\s]+\$[0-9a-f]{20,}$")),
+    ("bcrypt hash", rx.compile(r"^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$")),
+    ("argon2 hash", rx.compile(r"^\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$\S+$")),
+    ("crypt/passlib hash", rx.compile(r"^\$(?:1|5|6|y|pbkdf2(?:-sha\d+)?|scrypt|sha1)\$\S{8,}$")),
+    ("Django password hash", rx.compile(r"^(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|scrypt)\$\S{10,}$")),
+    ("salted sha/md5 hash", rx.compile(r"^(?:sha1|sha256|sha512|md5)\$[^$\s]*\$[0-9a-f]{32,}$")),
 )  # fmt: skip
 _KEY_FORMATS = (
-    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("Stripe secret key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b")),
-    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("private key", re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
+    ("AWS access key id", rx.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("Stripe secret key", rx.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b")),
+    ("GitHub token", rx.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("Slack token", rx.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("private key", rx.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
 )
 PASSWORD_KEYS = frozenset({
     "password", "passwd", "pwd", "passwordhash", "hashedpassword", "passhash",
@@ -70,10 +70,10 @@ INTERNAL_KEYS = frozenset({
     "internalcomments", "internalid", "internal", "debuginfo", "internalstatus",
 })  # fmt: skip
 SSN_KEYS = frozenset({"ssn", "socialsecuritynumber", "taxid", "nationalid"})
-CARD_HINT = re.compile(r"card|pan$|^cc|ccnumber|creditcard", re.I)
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}$")
-_SSN = re.compile(r"^(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}$")
-_CARD = re.compile(r"^(?:\d[ -]?){12,18}\d$")
+CARD_HINT = rx.compile(r"card|pan$|^cc|ccnumber|creditcard", rx.I)
+_EMAIL = rx.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}$")
+_SSN = rx.compile(r"^(\d{3})-(\d{2})-(\d{4})$")  # area, group, serial: see _ssn
+_CARD = rx.compile(r"^(?:\d[ -]?){12,18}\d$")
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,11 @@ def _walk(
 
 def _string_leak(path: str, key: str, value: str, listed: bool) -> Leak | None:
     nk = norm_key(key)
-    for kind, rx in _HASHES:
-        if rx.match(value):
+    for kind, pat in _HASHES:
+        if pat.match(value):
             return Leak(path, kind, Severity.HIGH, mask(value))
-    for kind, rx in _KEY_FORMATS:
-        if rx.search(value):
+    for kind, pat in _KEY_FORMATS:
+        if pat.search(value):
             return Leak(path, kind, Severity.HIGH, mask(value[:60]))
     if nk in PASSWORD_KEYS and value.strip("*•x "):  # "********" is a placeholder
         return Leak(path, "password field", Severity.HIGH, mask(value))
@@ -133,9 +133,9 @@ def _string_leak(path: str, key: str, value: str, listed: bool) -> Leak | None:
         return Leak(path, "one-time token or code", Severity.HIGH, mask(value))
     if nk in TOKEN_KEYS and listed and len(value) >= 8:
         return Leak(path, "token in a list of records", Severity.HIGH, mask(value))
-    if _SSN.match(value) or (nk in SSN_KEYS and len(value) >= 6):
+    if _ssn(value) or (nk in SSN_KEYS and len(value) >= 6):
         return Leak(path, "SSN-like number", Severity.HIGH, mask(value))
-    digits = re.sub(r"[ -]", "", value)
+    digits = value.replace(" ", "").replace("-", "")
     if _CARD.match(value) and luhn(digits) and (CARD_HINT.search(key) or digits != value):
         return Leak(path, "card number (Luhn valid)", Severity.HIGH, mask(digits))
     return None
@@ -183,9 +183,21 @@ def _describes_fields(body: Any) -> bool:
     return isinstance(data, dict) and "__schema" in data
 
 
+_PATH_SEP = rx.compile(r"[.\[]")
+
+
+def _ssn(value: str) -> bool:
+    """A US SSN's shape: no 000, 666 or 9xx area, no 00 group, no 0000 serial."""
+    m = _SSN.match(value)
+    if m is None:
+        return False
+    area, group, serial = m.groups()
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
 def _echoed(leak: Leak, sent: str) -> bool:
     """True when the field is one the request itself carried (an echo, not a leak)."""
-    key = re.split(r"[.\[]", leak.where)[-1]
+    key = _PATH_SEP.split(leak.where)[-1]
     return bool(sent) and (f'"{key}"' in sent or f"{key}=" in sent)
 
 

@@ -19,11 +19,11 @@ At most 3 requests per endpoint (read, write, follow-up): 9 in all.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
+from apigrade import rx
 from apigrade.checks.bola.apiutil import TEMPLATE, json_body, path_of, record, segments
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
@@ -37,7 +37,7 @@ _WRITE_SEGMENTS = frozenset({
     "register", "registration", "signup", "sign-up", "users", "user", "accounts", "account",
     "profile", "me", "settings", "members", "customers",
 })  # fmt: skip
-_NAMEISH = re.compile(r"(?i)^(?:user_?name|login|handle|nickname|display_?name|name)$")
+_NAMEISH = rx.compile(r"(?i)^(?:user_?name|login|handle|nickname|display_?name|name)$")
 
 
 def _json_type(ctype: str | None) -> bool:

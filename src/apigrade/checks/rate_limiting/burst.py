@@ -35,10 +35,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import build_url, default_value, get_endpoints, token
 from apigrade.checks.registry import active, finding_kind
@@ -52,21 +52,21 @@ GAP = (0.02, 0.05)  # seconds between two requests of a burst
 MIN_BUDGET = 60
 MAX_CANDIDATES = 5  # costly GET endpoints whose plain answer is compared
 
-_AUTH_SEGMENT = re.compile(r"^(?:.*log-?in.*|.*sign-?in.*|.*token.*|auth|authenticate|oauth2?|"
-                           r"sessions?|jwt)$", re.I)  # fmt: skip
-_NOT_LOGIN = re.compile(r"regist|sign-?up|join|enrol|create|new|reset|forgot|change|invite|"
-                        r"users?/?$|accounts?/?$|password", re.I)  # fmt: skip
-_CODE_PATH = re.compile(r"otp|2fa|mfa|verify|reset|forgot|password|passcode|pin\b", re.I)
-_COSTLY_PATH = re.compile(r"search|export|report|download|query|graphql|generate|convert|"
-                          r"render|resize|pdf|upload|send|mail|sms|notify|invite", re.I)  # fmt: skip
+_AUTH_SEGMENT = rx.compile(r"^(?:.*log-?in.*|.*sign-?in.*|.*token.*|auth|authenticate|oauth2?|"
+                           r"sessions?|jwt)$", rx.I)  # fmt: skip
+_NOT_LOGIN = rx.compile(r"regist|sign-?up|join|enrol|create|new|reset|forgot|change|invite|"
+                        r"users?/?$|accounts?/?$|password", rx.I)  # fmt: skip
+_CODE_PATH = rx.compile(r"otp|2fa|mfa|verify|reset|forgot|password|passcode|pin\b", rx.I)
+_COSTLY_PATH = rx.compile(r"search|export|report|download|query|graphql|generate|convert|"
+                          r"render|resize|pdf|upload|send|mail|sms|notify|invite", rx.I)  # fmt: skip
 _SIZE_PARAMS = frozenset({"limit", "per_page", "perpage", "page_size", "pagesize", "size",
                           "count", "max", "max_results", "top", "first", "take"})  # fmt: skip
 _SEARCH_PARAMS = frozenset({"q", "query", "search", "s", "term", "keyword", "keywords"})
-_PASSWORD = re.compile(r"pass(?:word|wd)?$|^pwd$|passcode", re.I)
-_CODE_PARAM = re.compile(r"pass(?:word|wd)?$|^pwd$|passcode|^pin$|^otp$|^code$|^token$", re.I)
-_USER_FIELD = re.compile(r"user|e-?mail|login|account|^name$|^id$", re.I)
-_SECRET_FIELD = re.compile(r"pass|secret|pin|code|otp|token", re.I)
-_LIMIT_HEADERS = re.compile(r"^(?:x-)?rate-?limit|^retry-after$|^x-ratelimit", re.I)
+_PASSWORD = rx.compile(r"pass(?:word|wd)?$|^pwd$|passcode", rx.I)
+_CODE_PARAM = rx.compile(r"pass(?:word|wd)?$|^pwd$|passcode|^pin$|^otp$|^code$|^token$", rx.I)
+_USER_FIELD = rx.compile(r"user|e-?mail|login|account|^name$|^id$", rx.I)
+_SECRET_FIELD = rx.compile(r"pass|secret|pin|code|otp|token", rx.I)
+_LIMIT_HEADERS = rx.compile(r"^(?:x-)?rate-?limit|^retry-after$|^x-ratelimit", rx.I)
 
 finding_kind(
     id="ratelimit.resource-use",

@@ -4,9 +4,11 @@ Two methods, chosen by where the target runs; neither reaches anything beyond th
 target and the scanner's own receiver:
 
 * **out of band** (the target is on a loopback address, or scanned in-process, so it
-  runs on this machine): a receiver listens on 127.0.0.1:random for the check's
-  duration and each parameter gets ``http://127.0.0.1:PORT/apigrade-<token>-<n>``. The
-  receiver seeing that path is proof: high, certain. No other URL is sent.
+  runs on this machine): the engine's receiver (``ctx.receiver()``) listens on
+  127.0.0.1:random for the check's duration and each parameter gets
+  ``http://127.0.0.1:PORT/apigrade-<token>-<n>``. The receiver seeing that path is
+  proof: high, certain. No other URL is sent. Each request it answers counts in
+  ``--max-requests``.
 * **differential** (any other target): ``http://apigrade-probe.invalid/`` (a reserved
   name that never resolves, RFC 6761) and ``http://127.0.0.1:1/`` (the target's own
   loopback, a closed port). A "name not resolved" message for the first and a
@@ -23,12 +25,12 @@ plus at most 1 s waiting for late fetches.
 from __future__ import annotations
 
 import asyncio
-import re
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, slots, token
 from apigrade.checks.registry import active
-from apigrade.checks.ssrf.local import MARKER, Receiver, runs_here
+from apigrade.checks.ssrf.local import MARKER, runs_here
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 
@@ -48,22 +50,25 @@ URL_NAMES = frozenset({
 })  # fmt: skip
 _REDIRECT_NAMES = frozenset({"next", "redirect", "redirecturl", "redirecturi", "return",
                              "returnto", "returnurl", "continue", "goto", "r"})  # fmt: skip
-_REFUSED = re.compile(
+_REFUSED = rx.compile(
     r"Connection refused|ECONNREFUSED|actively refused|Errno 111\b|WinError 10061|"
     r"Failed to connect to 127\.0\.0\.1|Couldn't connect to server|connect: connection refused",
-    re.I,
+    rx.I,
 )
-_UNRESOLVED = re.compile(
+_UNRESOLVED = rx.compile(
     r"Name or service not known|nodename nor servname|getaddrinfo failed|"
     r"Temporary failure in name resolution|NameResolutionError|ENOTFOUND|"
     r"Could not resolve host|No address associated with hostname|no such host|"
     r"Failed to resolve|Errno -[235]\b|Errno 11001|Name does not resolve",
-    re.I,
+    rx.I,
 )
 
 
+_NON_ALNUM = rx.compile(r"[^a-z0-9]")
+
+
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return _NON_ALNUM.sub("", name.lower())
 
 
 def takes_url(slot: Slot) -> bool:
@@ -85,8 +90,8 @@ async def _send(ctx: CheckContext, slot: Slot, value: str) -> Exchange | None:
     return None if probe is None else await ctx.send(probe)
 
 
-def _excerpt(text: str, rx: re.Pattern[str]) -> str:
-    m = rx.search(text)
+def _excerpt(text: str, pat: rx.Pattern) -> str:
+    m = pat.search(text)
     return "" if m is None else " ".join(text[m.start() : m.start() + 60].split())
 
 
@@ -97,8 +102,9 @@ def _hit(slot: Slot, ex: Exchange, evidence: str, confidence: Confidence) -> Hit
 
 
 async def out_of_band(ctx: CheckContext, chosen: list[Slot]) -> list[Hit]:
-    receiver = Receiver().start()
-    try:
+    async with ctx.receiver() as receiver:  # the engine's, on 127.0.0.1
+        if receiver is None:
+            return []  # not offered: the target cannot reach this machine, or no budget
         tag = f"apigrade-{token()}"
         paths = [f"{tag}-{i}" for i in range(len(chosen))]
         sent = await asyncio.gather(
@@ -119,8 +125,6 @@ async def out_of_band(ctx: CheckContext, chosen: list[Slot]) -> list[Hit]:
                 + ("; the fetched body came back in the response" if echoed else "")
             ), Confidence.CERTAIN))  # fmt: skip
         return hits
-    finally:
-        await asyncio.to_thread(receiver.close)
 
 
 async def differential(ctx: CheckContext, slot: Slot) -> Hit | None:

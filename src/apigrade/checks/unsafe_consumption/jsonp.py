@@ -17,9 +17,9 @@ Bound: at most 5 endpoints, at most 2 requests each (10).
 from __future__ import annotations
 
 import asyncio
-import re
 from urllib.parse import quote, urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import token
 from apigrade.checks.registry import active
@@ -28,7 +28,7 @@ from apigrade.model import Confidence, Severity
 
 MAX_URLS = 5
 NAMES = ("callback", "jsonp")
-_PREFIX = re.compile(
+_PREFIX = rx.compile(
     r"^\s*(?:/\*\*/\s*)?(?:typeof\s+[\w$.]+\s*={2,3}\s*['\"]function['\"]\s*&&\s*)?"
 )
 

@@ -12,9 +12,9 @@ Bound: at most 10 parameters, at most 3 requests each (30).
 from __future__ import annotations
 
 import asyncio
-import re
 from urllib.parse import urljoin, urlsplit
 
+from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.input_validation import Slot, get_endpoints, slots
 from apigrade.checks.registry import active
@@ -29,11 +29,14 @@ NAMES = frozenset({
     "goto", "forward", "forwardurl", "successurl", "backurl", "target", "rurl", "loginurl",
     "callbackurl",
 })  # fmt: skip
-_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
+_REFRESH_URL = rx.compile(r"url\s*=\s*['\"]?([^'\";]+)", rx.I)
+
+
+_NON_ALNUM = rx.compile(r"[^a-z0-9]")
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return _NON_ALNUM.sub("", name.lower())
 
 
 def candidates(ctx: CheckContext) -> list[Slot]:

@@ -1,0 +1,195 @@
+"""Passive checks as they run in the analysis pool's workers (see ``engine/offload.py``).
+
+A worker gets a batch of exchanges, the scan's settings and a copy of the knowledge
+base; it runs every passive check on each exchange in order, as the event loop used
+to, and returns the hits, the failures and what the checks added to the knowledge
+base. The scanner merges that in the same order, so findings are the same as when
+the checks ran in the loop.
+
+Checks are named by (id, module, qualified name): a worker imports a module it does
+not have yet (a check a test registered at run time), with the scanning process's
+``sys.path``. A check that cannot be named that way (defined in ``__main__`` or inside
+a function) is run by the scanner itself, in its own process.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from apigrade.checks import load_checks
+from apigrade.checks.context import CheckContext, Hit, KnowledgeBase, ScanState
+from apigrade.engine.http import Exchange
+from apigrade.engine.target import Target
+from apigrade.redact import describe_error
+
+#: (check id, module, qualified name) of a passive check function
+CheckRef = tuple[str, str, str]
+
+
+def ref_of(check_id: str, fn: Callable[..., Any]) -> CheckRef | None:
+    """How a worker finds ``fn``; None when it cannot (``__main__``, a closure)."""
+    module = getattr(fn, "__module__", None) or ""
+    qualname = getattr(fn, "__qualname__", None) or ""
+    if module in ("", "__main__") or "<" in qualname or module not in sys.modules:
+        return None
+    return (check_id, module, qualname)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What passive checks may read besides the exchange (fixed for a scan)."""
+
+    target: Target
+    checks: tuple[CheckRef, ...]
+    active: bool = False
+    identities: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    user_headers: tuple[tuple[str, str], ...] = ()
+    user_cookie: str | None = None
+    in_process: bool = False
+    sys_path: tuple[str, ...] = ()
+
+
+@dataclass
+class KbDelta:
+    """What a batch added to the knowledge base.
+
+    ``facts`` maps a key to ``("add", set)``, ``("extend", list)`` or ``("set", value)``.
+    """
+
+    secret_keys: list[tuple[str, str]] = field(default_factory=list)
+    tokens: list[tuple[str, str]] = field(default_factory=list)
+    words: set[str] = field(default_factory=set)
+    facts: dict[str, tuple[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ItemResult:
+    """One exchange: (finding kind, hit) in the order reported, and (check id, error)."""
+
+    hits: list[tuple[str, Hit]] = field(default_factory=list)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    items: list[ItemResult]
+    kb: KbDelta
+
+
+_resolved: dict[CheckRef, Callable[..., Any]] = {}
+
+
+def _resolve(ref: CheckRef) -> Callable[..., Any]:
+    fn = _resolved.get(ref)
+    if fn is None:
+        _, module, qualname = ref
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        fn = _resolved[ref] = cast(Callable[..., Any], obj)
+    return fn
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it pickles, else a RuntimeError naming it."""
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - any pickling trouble
+        return RuntimeError(describe_error(exc))  # never the repr: it may hold request data
+    return exc
+
+
+def _state(setup: Setup, kb: KnowledgeBase) -> ScanState:
+    # no engine or baseline here: passive checks read settings and the kb, send nothing
+    return ScanState(
+        target=setup.target,
+        engine=cast(Any, None),
+        baseline=cast(Any, None),
+        active=setup.active,
+        kb=kb,
+        identities=setup.identities,
+        user_headers=setup.user_headers,
+        user_cookie=setup.user_cookie,
+        in_process=setup.in_process,
+    )
+
+
+def diff_kb(before: KnowledgeBase, after: KnowledgeBase) -> KbDelta:
+    """What ``after`` added to ``before`` (lists append, sets grow, facts change)."""
+    delta = KbDelta(
+        secret_keys=after.secret_keys[len(before.secret_keys) :],
+        tokens=after.tokens[len(before.tokens) :],
+        words=after.words - before.words,
+    )
+    for key, new in after.facts.items():
+        if key not in before.facts:
+            delta.facts[key] = ("set", new)
+            continue
+        old = before.facts[key]
+        if isinstance(old, set) and isinstance(new, set):
+            if new - old:
+                delta.facts[key] = ("add", new - old)
+        elif isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
+            if len(new) > len(old):
+                delta.facts[key] = ("extend", new[len(old) :])
+        elif new != old:
+            delta.facts[key] = ("set", new)
+    return delta
+
+
+def merge_kb(kb: KnowledgeBase, delta: KbDelta) -> None:
+    """Apply a worker's additions to the scan's knowledge base."""
+    kb.secret_keys.extend(x for x in delta.secret_keys if x not in kb.secret_keys)
+    kb.tokens.extend(x for x in delta.tokens if x not in kb.tokens)
+    kb.words |= delta.words
+    for key, (op, value) in delta.facts.items():
+        current = kb.facts.get(key)
+        if op == "add" and isinstance(current, set):
+            current |= value
+        elif op == "extend" and isinstance(current, list):
+            current.extend(value)
+        else:
+            kb.facts[key] = value
+
+
+def run_passive(
+    fn: Callable[..., Any], check_id: str, exchange: Exchange, ctx: CheckContext, out: ItemResult
+) -> None:
+    """One passive check on one exchange, as the scanner always ran it."""
+    try:
+        for hit in fn(exchange, ctx):
+            out.hits.append((hit.check or check_id, hit))
+    except Exception as exc:  # noqa: BLE001 - a broken check never ends a scan
+        out.failures.append((check_id, _portable(exc)))
+
+
+def analyse(setup: Setup, kb: KnowledgeBase, exchanges: list[Exchange]) -> BatchResult:
+    """Every passive check of ``setup`` on each exchange, in order (runs in a worker)."""
+    load_checks()  # once per worker (the forkserver normally did it already)
+    for path in setup.sys_path:
+        if path not in sys.path:
+            sys.path.append(path)
+    before = copy.deepcopy(kb)
+    state = _state(setup, kb)
+    items: list[ItemResult] = []
+    for exchange in exchanges:
+        out = ItemResult()
+        items.append(out)
+
+        def sink(kind: str, hit: Hit, out: ItemResult = out) -> None:
+            out.hits.append((kind, hit))
+
+        for ref in setup.checks:
+            try:
+                fn = _resolve(ref)
+            except Exception as exc:  # noqa: BLE001 - reported like a failing check
+                out.failures.append((ref[0], _portable(exc)))
+                continue
+            run_passive(fn, ref[0], exchange, CheckContext(state, ref[0], sink), out)
+    return BatchResult(items=items, kb=diff_kb(before, kb))
