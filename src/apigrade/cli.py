@@ -9,18 +9,18 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 
 from apigrade import __version__
-from apigrade.errors import ApigradeError, UsageError
+from apigrade.config import check as config_check
+from apigrade.config import option_callback as config_callback
+from apigrade.config import unknown_checks
+from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
 from apigrade.options import parse_cookie, parse_header, parse_severity
-from apigrade.redact import describe_error, redact_text
 from apigrade.report import FORMATS
 from apigrade.report.emit import check_formats, emit
-from apigrade.report.escape import one_line
 
 Progress = Callable[[str, int, int, int], None]
 
@@ -34,29 +34,29 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 
-FormatOpt = Annotated[str, typer.Option("-f", "--format", help="|".join(FORMATS))]
+FormatOpt = Annotated[str, typer.Option("-f", "--format", help="text (a table) or json")]
 FormatsOpt = Annotated[
     list[str] | None,
     typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
 ]
-OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write the report here")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")
+]
 OutputDirOpt = Annotated[
-    Path | None, typer.Option("--output-dir", help="write one file per --format here")
+    Path | None, typer.Option("--output-dir", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
 ]
 
 
 def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -> int:
-    """Exit code for the CI gates: 1 when a gate fails, else 0."""
-    if fail_under is not None and report.score < fail_under:
-        return 1
-    if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in report.findings):
-        return 1
-    return 0
+    """Exit code for the CI gates: 1 when a gate fails (after one line saying why), else 0."""
+    from apigrade.gates import report_gate
+
+    return report_gate(report, fail_under, fail_on)
 
 
 def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, ScanReport]]) -> ScanReport:
     """Run a scan with a live progress bar on a terminal, plain lines otherwise."""
-    if err.is_terminal:
+    if sys.stderr.isatty():  # a real terminal: FORCE_COLOR colours, it draws no bar in CI logs
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         with Progress(
@@ -87,29 +87,33 @@ def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, Sc
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Base URL of the target")],
     format: FormatsOpt = None,
     output: OutputOpt = None,
     output_dir: OutputDirOpt = None,
-    header: Annotated[list[str] | None, typer.Option("-H", "--header")] = None,
-    cookie: Annotated[str | None, typer.Option("-b", "--cookie")] = None,
-    identity: Annotated[list[str] | None, typer.Option("--identity", help="NAME:'Header: value', repeatable")] = None,
-    insecure: Annotated[bool, typer.Option("-k", "--insecure")] = False,
-    spec: Annotated[str | None, typer.Option("--spec")] = None,
-    active: Annotated[bool, typer.Option("--active")] = False,
-    wordlist: Annotated[Path | None, typer.Option("--wordlist")] = None,
-    max_requests: Annotated[int, typer.Option("--max-requests", min=1)] = 800,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256)] = 10,
-    rate: Annotated[float | None, typer.Option("--rate", min=0.1)] = None,
+    header: Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
+    cookie: Annotated[str | None, typer.Option("-b", "--cookie", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
+    identity: Annotated[list[str] | None, typer.Option("--identity", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
+    insecure: Annotated[bool, typer.Option("-k", "--insecure/--no-insecure", help="do not verify the target's TLS certificate")] = False,
+    spec: Annotated[str | None, typer.Option("--spec", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
+    active: Annotated[bool, typer.Option("--active/--no-active", help="also send state-changing requests (POST, PUT, PATCH, DELETE: injection, login and mass-assignment probes); default: GET, HEAD and OPTIONS only")] = False,
+    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="file of extra candidate keys (one a line) for cracking the signed cookies and tokens the target issues")] = None,
+    max_requests: Annotated[int, typer.Option("--max-requests", min=1, help="most requests the whole scan may send (probes, spec fetch, TLS handshakes)")] = 800,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="most requests in flight at once")] = 10,
+    rate: Annotated[float | None, typer.Option("--rate", min=0.1, help="most requests per second (default: no limit)")] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (connect, headers, body)")] = 10.0,
     scope: Annotated[list[str] | None, typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), e.g. http://HOST:80 for the cleartext-redirect check of an HTTPS target; nothing outside the target's origin is contacted otherwise")] = None,
-    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on")] = None,
-    no_store: Annotated[bool, typer.Option("--no-store", help="keep no history")] = False,
-    db: Annotated[str | None, typer.Option("--db", help="history DB URL (env APIGRADE_DB)")] = None,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="last|SCAN_ID")] = None,
+    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when the score is below this")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="gate: exit 1 when a finding is at or above this severity: critical, high, medium, low or info")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store/--store", help="do not store this scan in the history database")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="compare with a stored scan: last (this target's latest complete scan) or a SCAN_ID")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECK_ID", help="do not run this check nor report findings of this kind (repeatable; ids from apigrade checks)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", metavar="PATH", is_eager=True, callback=config_callback, help="read settings from this TOML file instead of the nearest apigrade.toml and pyproject.toml [tool.apigrade] (docs/config.md)")] = None,
 ) -> None:
     """Scan a running API or web app."""
+    config_check(ctx)  # a configuration file that failed to load (docs/config.md)
     from apigrade.checks.authentication.identities import parse_identities
     from apigrade.engine.scanner import Scan, ScanOptions, run_scan
     from apigrade.engine.target import parse_origin
@@ -122,6 +126,9 @@ def scan(
         check_streamable(wordlist, "wordlist")  # a regular file: /dev/zero never ends
     for origin in scope or []:
         parse_origin(origin)  # one usage line before anything is sent
+    unknown = unknown_checks(skip or [])
+    if unknown:
+        raise UsageError(f"bad --skip {unknown[0]!r}: no such check (see apigrade checks)")
     options = ScanOptions(
         headers=[parse_header(h) for h in header or []],
         cookie=parse_cookie(cookie),
@@ -135,6 +142,7 @@ def scan(
         rate=rate,
         timeout=timeout,
         scope=list(scope or []),
+        skip=list(skip or []),
     )
     from apigrade import cli_store  # history: --db, --no-store, --baseline (issue 5)
 
@@ -215,7 +223,10 @@ def demo(
     output: OutputOpt = None,
     output_dir: OutputDirOpt = None,
 ) -> None:
-    """Start the bundled, deliberately misconfigured Flask app on 127.0.0.1 and scan it."""
+    """Scan the bundled, deliberately misconfigured Flask demo app.
+
+    It runs on 127.0.0.1 for the scan and is stopped afterwards; nothing is stored.
+    """
     from apigrade.demo.server import serve_demo
     from apigrade.engine.scanner import ScanOptions, run_scan
 
@@ -232,9 +243,12 @@ def demo(
 @app.command()
 def crack(
     value: Annotated[str, typer.Argument(help="a cookie (name=value) or token to crack")],
-    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="extra keys")] = None,
+    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="file of extra candidate keys, one a line (any size: it is streamed)")] = None,
 ) -> None:
-    """Find the weak key of a signed cookie or token offline (0 found, 1 not, 2 bad input)."""
+    """Find the weak key of a signed cookie or token, offline.
+
+    Exit 0 when the key is found, 1 when it is not, 2 on bad input.
+    """
     from apigrade.crack.command import run
 
     raise typer.Exit(run(value, wordlist, Console(highlight=False)))
@@ -242,8 +256,12 @@ def crack(
 
 @app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Print the version")] = False,
 ) -> None:
+    from apigrade.cli_errors import Invocation
+
+    Invocation.ctx = ctx  # the usage line of a parse error that carries no context
     if version:
         print(f"apigrade {__version__}")
         raise typer.Exit(0)
@@ -265,28 +283,17 @@ cli_store.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: one clear line per error, contract exit codes."""
+    """Console entry point: contract exit codes; an error is one line, after the command's
+    usage line when Typer could not parse the command line (apigrade/cli_errors.py)."""
+    from apigrade.cli_errors import Invocation, flush_stdout, handle
+
+    Invocation.ctx = None  # set again by the root callback
     try:
         result = app(args=argv, standalone_mode=False, prog_name="apigrade")
-    except click.exceptions.UsageError as exc:
-        print(f"apigrade: error: {one_line(redact_text(exc.format_message()))}", file=sys.stderr)
-        return 2
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        print("apigrade: interrupted", file=sys.stderr)
-        return 130
-    except ApigradeError as exc:
-        print(f"apigrade: error: {one_line(redact_text(str(exc)))}", file=sys.stderr)
-        return exc.exit_code
-    except click.exceptions.ClickException as exc:
-        print(f"apigrade: error: {one_line(redact_text(exc.format_message()))}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - never a traceback on the user's screen
-        # type + masked message, never the repr (it may hold a header value)
-        print(f"apigrade: internal error: {describe_error(exc)}", file=sys.stderr)
-        return 2
-    return int(result) if isinstance(result, int) else 0
+        code = int(result) if isinstance(result, int) else 0
+    except (Exception, KeyboardInterrupt) as exc:  # never a traceback on the user's screen
+        code = handle(exc)
+    return flush_stdout(code)
 
 
 if __name__ == "__main__":

@@ -21,24 +21,54 @@ if TYPE_CHECKING:
 err = Console(stderr=True, highlight=False)
 
 TargetsConfigOpt = Annotated[
-    Path | None, typer.Option("--targets-config", help="TOML file: per-target headers and cookies")
+    Path | None, typer.Option("--targets-config", help="TOML file with per-target headers and cookies (docs/fleet.md)")
 ]
-ParallelOpt = Annotated[int, typer.Option("--parallel", min=1, max=512, help="scans at once")]
+ParallelOpt = Annotated[int, typer.Option("--parallel", min=1, max=512, help="most scans running at once")]
 PerHostOpt = Annotated[
-    int, typer.Option("--per-host", min=1, max=512, help="scans at once per host name")
+    int, typer.Option("--per-host", min=1, max=512, help="most scans at once against one host name (all its ports)")
 ]
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: APIGRADE_DB)")]
-HeaderOpt = Annotated[list[str] | None, typer.Option("-H", "--header", help="for every target")]
-CookieOpt = Annotated[str | None, typer.Option("-b", "--cookie", help="default cookie")]
-InsecureOpt = Annotated[bool, typer.Option("-k", "--insecure")]
-ActiveOpt = Annotated[bool, typer.Option("--active")]
-MaxRequestsOpt = Annotated[int, typer.Option("--max-requests", min=1)]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=256)]
-RateOpt = Annotated[float | None, typer.Option("--rate", min=0.1)]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1)]
+DbOpt = Annotated[str | None, typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")]
+HeaderOpt = Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header to every target, 'Name: value' (repeatable); masked in every output")]
+CookieOpt = Annotated[str | None, typer.Option("-b", "--cookie", help="cookies for every target without its own, 'name=value; …'; masked")]
+InsecureOpt = Annotated[bool, typer.Option("-k", "--insecure", help="do not verify TLS certificates")]
+ActiveOpt = Annotated[
+    bool, typer.Option("--active", help="also send state-changing requests (POST, PUT, PATCH, DELETE)")
+]
+MaxRequestsOpt = Annotated[
+    int, typer.Option("--max-requests", min=1, help="most requests one scan may send")
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=256, help="most requests in flight at once, per scan")
+]
+RateOpt = Annotated[
+    float | None, typer.Option("--rate", min=0.1, help="most requests per second, per scan (default: no limit)")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (connect, headers, body)")
+]
+SpecOpt = Annotated[
+    str | None,
+    typer.Option("--spec", help="OpenAPI or Swagger document for every target: URL or file "
+                 "(with --broker a file must be readable on the workers at the same path)"),
+]
+WordlistOpt = Annotated[
+    Path | None,
+    typer.Option("--wordlist", help="extra signing keys to try, one a line (with --broker: "
+                 "readable on the workers at the same path)"),
+]
+IdentityOpt = Annotated[
+    list[str] | None,
+    typer.Option("--identity", help="NAME:'Header: value', a second user for the "
+                 "authorisation checks (repeatable); masked in every output"),
+]
+ScopeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), "
+                 "e.g. http://HOST:80"),
+]
 AllowOpt = Annotated[
     list[str] | None,
-    typer.Option("--allow", help="host pattern a scan may target (repeatable); default: none"),
+    typer.Option("--allow", help="host pattern a scan may target: name, *.domain, name:port, CIDR, * (repeatable); default: none, every scan is refused"),
 ]
 
 
@@ -56,17 +86,44 @@ def _options(
     )
 
 
+def _with_extras(
+    base: ScanOptions, spec: str | None, wordlist: Path | None, identity: list[str] | None,
+    scope: list[str] | None,
+) -> ScanOptions:
+    """``base`` plus the options scan-many shares with scan. Local files are checked here
+    and named by absolute path (a worker's working directory is not this one)."""
+    from dataclasses import replace
+
+    from apigrade.checks.authentication.identities import parse_identities
+    from apigrade.engine.spec_source import is_url
+    from apigrade.engine.target import parse_origin
+    from apigrade.localfiles import check_streamable
+
+    if wordlist is not None:
+        check_streamable(wordlist, "wordlist")  # a regular file: /dev/zero never ends
+    for origin in scope or []:
+        parse_origin(origin)
+    if spec and not is_url(spec):
+        if not Path(spec).is_file():
+            raise UsageError(f"cannot read spec {spec!r}: not a file")
+        spec = str(Path(spec).resolve())
+    return replace(
+        base, spec=spec, wordlist=str(wordlist.resolve()) if wordlist else None,
+        identities=parse_identities(identity), scope=list(scope or []),
+    )
+
+
 def scan_many(
-    targets_file: Annotated[Path, typer.Argument(help="one URL a line; # comments")],
+    targets_file: Annotated[Path, typer.Argument(help="file of target base URLs, one a line; # starts a comment")],
     targets_config: TargetsConfigOpt = None,
     broker: Annotated[
-        str | None, typer.Option("--broker", help="Celery broker URL: enqueue, workers scan")
+        str | None, typer.Option("--broker", help="Celery broker URL (redis://…): enqueue the scans for `apigrade worker` processes instead of scanning here")
     ] = None,
     parallel: ParallelOpt = 4,
     per_host: PerHostOpt = 2,
-    format: Annotated[str, typer.Option("-f", "--format", help="text|json")] = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    no_store: Annotated[bool, typer.Option("--no-store", help="do not store the scans")] = False,
+    format: Annotated[str, typer.Option("-f", "--format", help="text (a table) or json (one entry per target)")] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="with --format json: write the JSON to this file (default: stdout)")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="do not store the scans in the history database")] = False,
     db: DbOpt = None,
     header: HeaderOpt = None,
     cookie: CookieOpt = None,
@@ -76,16 +133,23 @@ def scan_many(
     concurrency: ConcurrencyOpt = 10,
     rate: RateOpt = None,
     timeout: TimeoutOpt = 10.0,
-    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on")] = None,
+    spec: SpecOpt = None,
+    wordlist: WordlistOpt = None,
+    identity: IdentityOpt = None,
+    scope: ScopeOpt = None,
+    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when a target scores below this")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="gate: exit 1 when a target has a finding at or above this severity: critical, high, medium, low or info")] = None,
     fail_on_error: Annotated[
         bool, typer.Option("--fail-on-error", help="exit 3 when any target could not be scanned")
     ] = False,
     wait_timeout: Annotated[
-        float | None, typer.Option("--wait-timeout", min=1, help="with --broker: give up after S")
+        float | None, typer.Option("--wait-timeout", min=1, help="with --broker: stop waiting after this many seconds; late targets count as failed")
     ] = None,
 ) -> None:
-    """Scan many targets at once, locally or through Celery workers (--broker)."""
+    """Scan many targets at once, locally or through Celery workers.
+
+    With --broker the scans are queued for `apigrade worker` processes.
+    """
     from apigrade.fleet.display import print_summary, progress
     from apigrade.fleet.runner import gate_code
     from apigrade.fleet.targets import load_targets
@@ -100,7 +164,10 @@ def scan_many(
         raise UsageError("--output needs --format json")
     severity = parse_severity(fail_on)
     fleet = load_targets(targets_file, targets_config)
-    base = _options(header, cookie, insecure, active, max_requests, concurrency, rate, timeout)
+    base = _with_extras(
+        _options(header, cookie, insecure, active, max_requests, concurrency, rate, timeout),
+        spec, wordlist, identity, scope,
+    )
     with progress(err, len(fleet)) as on_done:
         if broker:
             from apigrade.fleet.distributed import submit_and_wait
@@ -127,32 +194,45 @@ def scan_many(
         print_summary(results, sys.stderr)
     else:
         print_summary(results, sys.stdout)
-    raise typer.Exit(gate_code(results, fail_under, severity, fail_on_error))
+    code = gate_code(results, fail_under, severity, fail_on_error)
+    if code == 1:
+        from apigrade.gates import fleet_gate
+
+        fleet_gate(results, fail_under, severity)  # one line: which target, which gate
+    raise typer.Exit(code)
 
 
 def worker(
-    broker: Annotated[str, typer.Option("--broker", help="Celery broker URL (redis://…)")],
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256)] = 2,
-    pool: Annotated[str, typer.Option("--pool", help="prefork|threads|solo")] = "prefork",
+    broker: Annotated[str, typer.Option("--broker", help="Celery broker URL to take scans from (redis://…)")],
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="scans this worker runs at once")] = 2,
+    pool: Annotated[str, typer.Option("--pool", help="Celery pool: prefork, threads or solo (each scan runs in a child process whatever the pool)")] = "prefork",
     db: DbOpt = None,
-    name: Annotated[str | None, typer.Option("--name", help="worker name, e.g. w1@%h")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Celery worker name, e.g. w1@%h (default: Celery's)")] = None,
     visibility_timeout: Annotated[
-        int, typer.Option("--visibility-timeout", min=1, help="re-queue a lost task after S")
+        int, typer.Option("--visibility-timeout", min=1, help="seconds after which the task of a vanished worker is handed to another worker (with Redis a running scan keeps its task however long it runs; with other brokers set it above your longest scan)")
     ] = 3600,
-    loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO",
+    loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level: DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    max_attempts: Annotated[
+        int, typer.Option("--max-attempts", min=1, max=100, help="runs of one scan task "
+                          "before it ends failed (its worker lost each time)")
+    ] = 3,
 ) -> None:
-    """Run a Celery worker that scans queued targets and stores the results."""
+    """Run a Celery worker that scans queued targets.
+
+    Each scan runs in a child process; results go to the worker's history database (--db).
+    """
     from apigrade.fleet.distributed import run_worker
 
     run_worker(broker, concurrency=concurrency, pool=pool, db_url=db, name=name,
-               visibility_timeout=visibility_timeout, loglevel=loglevel)
+               visibility_timeout=visibility_timeout, loglevel=loglevel,
+               max_attempts=max_attempts)
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="port to listen on")] = 8080,
     api_key: Annotated[
-        str | None, typer.Option("--api-key", help="default: APIGRADE_API_KEY")
+        str | None, typer.Option("--api-key", help="the key API clients and the dashboard login must give, 8 characters or more (default: APIGRADE_API_KEY, preferred: command lines are visible to other users)")
     ] = None,
     allow: AllowOpt = None,
     db: DbOpt = None,
@@ -170,7 +250,10 @@ def serve(
                      "X-Forwarded-For/-Proto are trusted (repeatable); default: none"),
     ] = None,
 ) -> None:
-    """HTTP API and web dashboard (FastAPI); scans only hosts matching --allow."""
+    """Run the HTTP API and web dashboard (FastAPI).
+
+    It scans only hosts matching --allow and needs an API key (--api-key or APIGRADE_API_KEY).
+    """
     from apigrade.service.app import ServiceSettings, run_service
 
     key = api_key or os.environ.get("APIGRADE_API_KEY")
@@ -194,7 +277,7 @@ def serve(
 def mcp(
     allow: AllowOpt = None,
     db: DbOpt = None,
-    no_store: Annotated[bool, typer.Option("--no-store")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="do not store the scans in the history database")] = False,
     max_requests: MaxRequestsOpt = 300,
     timeout: TimeoutOpt = 10.0,
 ) -> None:
@@ -206,12 +289,12 @@ def mcp(
 
 
 def monitor(
-    targets_file: Annotated[Path, typer.Argument(help="one URL a line; # comments")],
-    every: Annotated[str, typer.Option("--every", help="30m, 1h, 1d, 1h30m")] = "1h",
-    once: Annotated[bool, typer.Option("--once", help="one round, then exit")] = False,
-    webhook: Annotated[str | None, typer.Option("--webhook", help="POST alerts here")] = None,
+    targets_file: Annotated[Path, typer.Argument(help="file of target base URLs, one a line; # starts a comment")],
+    every: Annotated[str, typer.Option("--every", help="time between rounds, start to start: 30m, 1h, 1h30m, 1d (at least 10s)")] = "1h",
+    once: Annotated[bool, typer.Option("--once", help="scan one round, alert, then exit")] = False,
+    webhook: Annotated[str | None, typer.Option("--webhook", help="URL that receives a signed JSON POST when a grade drops or a high or critical finding appears")] = None,
     webhook_secret: Annotated[
-        str | None, typer.Option("--webhook-secret", help="default: APIGRADE_WEBHOOK_SECRET")
+        str | None, typer.Option("--webhook-secret", help="HMAC key of the X-Apigrade-Signature header, needed with --webhook (default: APIGRADE_WEBHOOK_SECRET)")
     ] = None,
     targets_config: TargetsConfigOpt = None,
     parallel: ParallelOpt = 4,
@@ -224,7 +307,10 @@ def monitor(
     concurrency: ConcurrencyOpt = 10,
     timeout: TimeoutOpt = 10.0,
 ) -> None:
-    """Re-scan targets on a schedule; alert a webhook when a grade drops or a new high appears."""
+    """Re-scan targets on a schedule and alert on regressions.
+
+    A webhook gets a signed POST when a grade drops or a new high or critical finding appears.
+    """
     from apigrade.fleet.targets import load_targets
     from apigrade.monitor import Monitor, parse_every
 

@@ -26,6 +26,8 @@ def load_report(path: str) -> ScanReport:
         data = json.loads(raw)
     except ValueError as exc:
         raise UsageError(f"{path!r} is not JSON: {exc}") from None
+    except RecursionError:  # e.g. 100,000 nested arrays
+        raise UsageError(f"{path!r} is not an apigrade JSON report: nested too deeply") from None
     try:
         return ScanReport.model_validate(data)
     except ValidationError as exc:
@@ -37,17 +39,21 @@ def load_report(path: str) -> ScanReport:
         ) from None
 
 
-def render(report: ScanReport, fmt: str, fail_on: Severity | None) -> str:
-    """One format; JUnit takes the --fail-on threshold."""
+def render(report: ScanReport, fmt: str, fail_on: Severity | None, stdout: bool = False) -> str:
+    """One format; JUnit takes the --fail-on threshold. Text for ``stdout`` follows the
+    terminal, NO_COLOR and FORCE_COLOR; files never carry colour codes."""
     if fmt == "junit":
         from apigrade.report.junit import render_junit
 
         return render_junit(report, fail_on)
-    if fmt == "text" and sys.stdout.isatty():
+    from apigrade.terminal import wants_colour
+
+    colour = stdout and wants_colour(sys.stdout)  # a terminal, NO_COLOR, FORCE_COLOR
+    if fmt == "text" and (colour or (stdout and sys.stdout.isatty())):
         from apigrade.report.emit import terminal_width
         from apigrade.report.text import render_text
 
-        return render_text(report, color=True, width=terminal_width())
+        return render_text(report, color=colour, width=terminal_width())
     render_fn = renderer(fmt)
     assert render_fn is not None  # check_formats refused formats without a renderer
     return render_fn(report)
@@ -66,17 +72,20 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
         ] = None,
-        output: Annotated[Path | None, typer.Option("-o", "--output", help="write here")] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")] = None,
         output_dir: Annotated[
-            Path | None, typer.Option("--output-dir", help="one file per --format here")
+            Path | None, typer.Option("--output-dir", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
         ] = None,
-        fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100)] = None,
+        fail_under: Annotated[
+            int | None,
+            typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when the score is below this"),
+        ] = None,
         fail_on: Annotated[
             str | None,
-            typer.Option("--fail-on", help="gate, and the JUnit failure threshold"),
+            typer.Option("--fail-on", help="gate: exit 1 when a finding is at or above this severity (critical, high, medium, low, info); also the JUnit failure threshold"),
         ] = None,
     ) -> None:
-        """Render a saved JSON report in any format (and apply the CI gates to it)."""
+        """Render a saved JSON report in any format, with the CI gates."""
         from apigrade.cli import gate
 
         formats = format or ["text"]
@@ -84,7 +93,7 @@ def register(app: typer.Typer) -> None:
         severity = parse_severity(fail_on)
         report = load_report(scan_json)
         if output is None and output_dir is None:
-            sys.stdout.write(render(report, formats[0], severity))
+            sys.stdout.write(render(report, formats[0], severity, stdout=True))
         else:
             written = []
             for fmt in formats:

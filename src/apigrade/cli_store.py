@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (env APIGRADE_DB)"),
+    typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)"),
 ]
-TextJsonOpt = Annotated[str, typer.Option("-f", "--format", help="text|json")]
+TextJsonOpt = Annotated[str, typer.Option("-f", "--format", help="text or json")]
 
 
 def _say(message: str) -> None:
@@ -158,6 +158,9 @@ def history(
     _check_format(format, ("text", "json"))
     with open_store(db) as store:
         records = store.history(url, limit)
+    damaged = [r.scan_id for r in records if not r.date_readable]
+    if damaged:
+        _say(f"warning: the start date of {len(damaged)} stored scan(s) is unreadable: {', '.join(damaged)}")
     out = history_json(records) if format == "json" else history_text(records, _ascii_only())
     sys.stdout.write(out)
 
@@ -165,10 +168,10 @@ def history(
 def show(
     scan_id: Annotated[str, typer.Argument(help="scan id (or a unique prefix)")],
     format: Annotated[
-        list[str] | None, typer.Option("-f", "--format", help="any report format")
+        list[str] | None, typer.Option("-f", "--format", help="text|json|sarif|html|markdown|junit; repeat with --output-dir")
     ] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="write one file per --format into this folder")] = None,
     db: DbOpt = None,
 ) -> None:
     """Render a stored scan again, in any report format."""
@@ -193,7 +196,8 @@ def score_trend(store: Store, target: str, until: Any = None) -> list[tuple[str,
 
     Empty unless there are two or more: one point is not a trend.
     """
-    rows = [r for r in store.history(target, limit=50) if r.status == "complete" and r.score is not None]
+    rows = [r for r in store.history(target, limit=50)
+            if r.status == "complete" and r.score is not None and r.date_readable]
     if until is not None:
         rows = [r for r in rows if r.created_at <= until]
     points = [(r.created_at.strftime("%Y-%m-%d %H:%M"), int(r.score or 0)) for r in rows]
@@ -203,10 +207,13 @@ def score_trend(store: Store, target: str, until: Any = None) -> list[tuple[str,
 def diff(
     scan_a: Annotated[str, typer.Argument(help="the baseline scan id")],
     scan_b: Annotated[str, typer.Argument(help="the current scan id")],
-    format: Annotated[str, typer.Option("-f", "--format", help="text|json|markdown")] = "text",
+    format: Annotated[str, typer.Option("-f", "--format", help="text, json or markdown")] = "text",
     db: DbOpt = None,
 ) -> None:
-    """Compare two stored scans: fixed, new and still open findings, score delta."""
+    """Compare two stored scans: fixed, new and still-open findings.
+
+    Also the score delta: positive when the second scan scores better.
+    """
     from apigrade.store import compare, open_store
     from apigrade.store.render import COMPARISON_FORMATS, render_comparison
     from apigrade.store.repository import target_key
@@ -231,12 +238,15 @@ def verify(
     format: TextJsonOpt = "text",
     db: DbOpt = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="do not store the re-check")] = False,
-    header: Annotated[list[str] | None, typer.Option("-H", "--header")] = None,
-    cookie: Annotated[str | None, typer.Option("-b", "--cookie")] = None,
-    insecure: Annotated[bool | None, typer.Option("-k", "--insecure")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1)] = None,
+    header: Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header, 'Name: value' (repeatable): credentials are not stored, give them again")] = None,
+    cookie: Annotated[str | None, typer.Option("-b", "--cookie", help="send these cookies, 'name=value; …' (not stored with the scan: give them again)")] = None,
+    insecure: Annotated[bool | None, typer.Option("-k", "--insecure", help="do not verify the TLS certificate (default: as the scan did)")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (default: as the scan did)")] = None,
 ) -> None:
-    """Re-run only the checks behind a scan's findings: each comes back fixed or still open."""
+    """Re-check only a stored scan's findings: fixed or still open.
+
+    Only the checks behind the findings run again: a fraction of the requests.
+    """
     from apigrade.cli import _run_with_progress
     from apigrade.options import parse_cookie, parse_header
     from apigrade.store import compare, open_store

@@ -48,18 +48,22 @@ def test_not_found_exit_1(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["", "hello", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])
 def test_bad_token_exit_2(value: str) -> None:
     con, out = console()
-    assert run(value, None, con) == 2
-    lines = out.getvalue().strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: not a signed cookie")
+    err, errout = console()
+    assert run(value, None, con, err=err) == 2
+    assert out.getvalue() == ""  # errors go to stderr (issue 13)
+    lines = errout.getvalue().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("apigrade: error: not a signed cookie")
 
 
 def test_unreadable_wordlist_exit_2(tmp_path: Path) -> None:
     for path in (tmp_path / "missing.txt", tmp_path):
         con, out = console()
-        assert run(flask_cookie("x"), path, con) == 2
-        lines = out.getvalue().strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: cannot read wordlist")
-        assert "Traceback" not in out.getvalue()
+        err, errout = console()
+        assert run(flask_cookie("x"), path, con, err=err) == 2
+        assert out.getvalue() == ""  # errors go to stderr (issue 13)
+        lines = errout.getvalue().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("apigrade: error: cannot read wordlist")
+        assert "Traceback" not in errout.getvalue()
 
 
 def test_token_content_is_escaped(tmp_path: Path) -> None:

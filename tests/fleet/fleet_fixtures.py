@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from apigrade.demo.server import serve_wsgi
 
@@ -27,8 +29,8 @@ APIGRADE = str(Path(sys.executable).with_name("apigrade"))
 API_KEY = "test-key-0123456789"
 
 __all__ = [
-    "API_KEY", "APIGRADE", "Worker", "free_port", "redis_url", "run_cli", "serve_asgi",
-    "serve_targets", "tiny_app", "wait_for",
+    "API_KEY", "APIGRADE", "Worker", "browser", "error_lines", "free_port", "redis_url", "run_cli",
+    "serve_asgi", "serve_targets", "service", "tiny_app", "wait_for",
 ]
 
 
@@ -150,6 +152,12 @@ class Worker:
         self._out.close()
 
 
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the usage line a usage error starts with (issue 13): the error
+    itself must be one line."""
+    return [line for line in stderr.strip().splitlines() if not line.startswith("Usage: ")]
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``apigrade ARGS`` in a subprocess."""
@@ -176,3 +184,52 @@ def serve_asgi(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[str]:
+    """``apigrade serve``'s app (allows 127.0.0.1) under uvicorn; yields its URL."""
+    from apigrade.engine.scanner import ScanOptions
+    from apigrade.fleet.results import Results
+    from apigrade.service.app import ServiceSettings, create_app
+    from apigrade.service.auth import Auth
+    from apigrade.service.scope import AllowList
+
+    settings = ServiceSettings(
+        auth=Auth(API_KEY), allow=AllowList(["127.0.0.1"]),
+        results=Results(f"sqlite:///{tmp_path / 'dash.sqlite'}"),
+        base=ScanOptions(max_requests=60),
+    )
+    with serve_asgi(create_app(settings)) as url:
+        yield url
+    settings.results.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """A headless Debian Chromium driven by selenium (fails the test when missing)."""
+    if CHROMIUM is None or DRIVER is None:
+        pytest.fail("needs Debian chromium and chromium-driver (apt-get install -y chromium "
+                    "chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="apigrade-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

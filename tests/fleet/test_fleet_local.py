@@ -14,7 +14,7 @@ from flask import Flask, jsonify, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet_fixtures import *  # noqa: E402,F403
-from fleet_fixtures import run_cli, serve_targets, tiny_app  # noqa: E402
+from fleet_fixtures import error_lines, run_cli, serve_targets, tiny_app  # noqa: E402
 
 from apigrade.demo.app import create_app as demo_app  # noqa: E402
 from apigrade.engine.scanner import ScanOptions  # noqa: E402
@@ -190,7 +190,7 @@ def test_scan_many_exit_codes_and_usage_errors(tmp_path: Path) -> None:
     assert r.returncode == 3 and "0 scanned, 1 failed" in r.stdout
     assert run_cli("scan-many", str(tmp_path / "missing.txt")).returncode == 2
     r = run_cli("scan-many", str(dead), "--format", "sarif")
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "text or json" in r.stderr
+    assert r.returncode == 2 and len(error_lines(r.stderr)) == 1 and "text or json" in r.stderr
     r = run_cli("scan-many", str(dead), "--no-store", "--db", "sqlite:///x")
     assert r.returncode == 2
     r = run_cli("scan-many", str(dead), "--broker", "redis://127.0.0.1:9/0", "--no-store")

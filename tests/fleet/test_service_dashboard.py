@@ -4,10 +4,7 @@ grade appear; plus the cookie and CSRF rules checked over plain HTTP."""
 from __future__ import annotations
 
 import re
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,56 +13,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet_fixtures import *  # noqa: E402,F403
-from fleet_fixtures import API_KEY, serve_asgi, serve_targets, tiny_app  # noqa: E402
-
-from apigrade.engine.scanner import ScanOptions  # noqa: E402
-from apigrade.fleet.results import Results  # noqa: E402
-from apigrade.service.app import ServiceSettings, create_app  # noqa: E402
-from apigrade.service.auth import Auth  # noqa: E402
-from apigrade.service.scope import AllowList  # noqa: E402
+from fleet_fixtures import API_KEY, serve_targets, tiny_app  # noqa: E402
 
 pytestmark = pytest.mark.fleet
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[str]:
-    settings = ServiceSettings(
-        auth=Auth(API_KEY), allow=AllowList(["127.0.0.1"]),
-        results=Results(f"sqlite:///{tmp_path / 'dash.sqlite'}"),
-        base=ScanOptions(max_requests=60),
-    )
-    with serve_asgi(create_app(settings)) as url:
-        yield url
-    settings.results.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    if CHROMIUM is None or DRIVER is None:
-        pytest.fail("needs Debian chromium and chromium-driver (apt-get install -y chromium "
-                    "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="apigrade-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 def test_start_a_scan_from_the_form_and_see_its_grade(service: str, browser: WebDriver) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

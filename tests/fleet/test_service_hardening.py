@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fleet_fixtures import *  # noqa: E402,F403
+from fleet_fixtures import error_lines  # noqa: E402
 from isolation_fixtures import API_KEY, serving  # noqa: E402
 
 from apigrade.errors import UsageError  # noqa: E402
@@ -144,4 +145,4 @@ def test_serve_refuses_bad_hardening_options_in_one_line(tmp_path: Path) -> None
                        (["--allowed-host", "http://x/"], "--allowed-host")):
         r = run_cli("serve", "--allow", "127.0.0.1", *args, env=env)
         assert r.returncode == 2 and word in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        assert len(error_lines(r.stderr)) == 1 and "Traceback" not in r.stderr

@@ -123,7 +123,8 @@ def test_crack_wordlist_from_dev_zero(tmp_path: Path) -> None:
     from crack_helpers import flask_cookie
 
     proc, took, peak = measured(tmp_path, "crack", flask_cookie("k-" + "x" * 20), "--wordlist", ZERO)
-    line = usage_line(proc, "stdout")  # crack reports on stdout
+    line = usage_line(proc)  # crack reports errors on stderr (issue 13)
+    assert proc.stdout == "" and line.startswith("apigrade: error: ")
     assert ZERO in line and "not a regular file" in line
     assert took < SECONDS and peak < PEAK_MIB
 

@@ -34,13 +34,16 @@ PLAIN_EVERY = 5.0  # seconds between progress lines when not on a terminal
 _CONTROL = rx.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def _plain(text: str, limit: int = 300) -> str:
+    """One inert line without markup: control characters shown as ``\\xNN``, shortened."""
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _safe(text: str, limit: int = 300) -> str:
     """Target-supplied text made inert: one line, control characters shown as ``\\xNN``,
     Rich markup escaped, shortened to ``limit`` characters."""
-    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return escape(flat)
+    return escape(_plain(text, limit))
 
 
 def _show_payload(payload: Any) -> str:
@@ -134,37 +137,40 @@ def run(
     salts: Sequence[str] | None = None,
     builtin: bool = True,
     processes: int | None = None,
+    err: Console | None = None,
 ) -> int:
     """Crack a signed cookie or token; exit code 0 key found, 1 not found, 2 bad input.
 
     ``value`` may be a bare value or ``name=value`` (the cookie name matters for Django).
     Candidates: the built-in defaults and the flask-unsign-wordlist list (unless
-    ``builtin`` is False), then ``wordlist``.
+    ``builtin`` is False), then ``wordlist``. Errors go to ``err`` (default: stderr) as one
+    ``apigrade: error:`` line; the result goes to ``console``.
     """
+    errors = err if err is not None else Console(stderr=True, highlight=False)
+
+    def fail(message: str, code: int = 2) -> int:
+        errors.print(f"apigrade: {message}", markup=False, highlight=False, soft_wrap=True)
+        return code
+
     name, bare = split_cookie(value)
     token = parse_token(bare, name=name, salts=salts)
     if token is None:
-        console.print("error: not a signed cookie or token this tool knows (Flask/itsdangerous, "
-                      "Django signing, JWT HS256/384/512, Flask-Login)", highlight=False)
-        return 2
+        return fail("error: not a signed cookie or token this tool knows (Flask/itsdangerous, "
+                    "Django signing, JWT HS256/384/512, Flask-Login)")
     if wordlist is not None:
         try:
             WordlistFile(wordlist).check()  # a regular, readable file (not /dev/zero)
         except UsageError as exc:
-            console.print(f"error: {_safe(str(exc), 300)}", highlight=False)
-            return 2
+            return fail(f"error: {_plain(str(exc))}")
     if not builtin and wordlist is None:
-        console.print("error: no candidates (give a wordlist or keep the built-in lists)")
-        return 2
+        return fail("error: no candidates (give a wordlist or keep the built-in lists)")
     _describe(token, console)
     candidates = default_candidates(wordlist, builtin=builtin)
     try:
         with _Reporter(console) as reporter:
             result = crack(token, candidates, processes=processes, progress=reporter)
     except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
+        return fail("interrupted", 130)
     except (CrackError, OSError) as exc:
-        console.print(f"error: {_safe(str(exc), 300)}", highlight=False)
-        return 2
+        return fail(f"error: {_plain(str(exc))}")
     return _report(token, result, console)

@@ -112,35 +112,56 @@ def _worker(schemes: Sequence[Scheme], conn: Connection) -> None:
 
 
 class _Search:
-    """Parent-side bookkeeping for one search."""
+    """Parent-side bookkeeping for one search.
+
+    Chunks are numbered in candidate order. A hit counts once every earlier chunk has
+    answered, so ``tried`` is exact and the same on any number of processes: every
+    candidate up to and including the key (all of them when none verifies).
+    """
 
     def __init__(self, total: int | None, progress: ProgressFn | None, every: float) -> None:
         self.total, self.progress, self.every = total, progress, every
-        self.tried = 0
-        self.found: tuple[int, bytes] | None = None
+        self.tried = 0  # answered so far, for progress
+        self.counts: dict[int, int] = {}  # chunk number -> candidates it held
+        self.hit: tuple[int, int, bytes, int] | None = None  # chunk, scheme, key, position
         self.error: str | None = None
         self.start = time.perf_counter()
         self._last = 0.0
 
-    def handle(self, msg: tuple[Any, ...]) -> None:
+    def handle(self, msg: tuple[Any, ...], seq: int) -> None:
         kind = msg[0]
         if kind == "tried":
             self.tried += msg[1]
-        elif kind == "found" and self.found is None:
-            self.found = (msg[1], msg[2])
+            self.counts[seq] = msg[1]
+        elif kind == "found":
             self.tried += msg[3]
+            if self.hit is None or seq < self.hit[0]:  # the first key in candidate order
+                self.hit = (seq, msg[1], msg[2], msg[3])
         elif kind == "error":
             self.error = msg[1]
+
+    @property
+    def found(self) -> tuple[int, bytes] | None:
+        return None if self.hit is None else (self.hit[1], self.hit[2])
+
+    def exact_tried(self) -> int:
+        """Candidates before the key in candidate order plus the key; all on a miss."""
+        if self.hit is None:
+            return sum(self.counts.values())
+        seq = self.hit[0]
+        return sum(n for s, n in self.counts.items() if s < seq) + self.hit[3]
+
+    def settled(self, pending: Iterable[int]) -> bool:
+        """Over: a worker failed, or a key was found and no earlier chunk is in flight."""
+        if self.error is not None:
+            return True
+        return self.hit is not None and all(s > self.hit[0] for s in pending)
 
     def tick(self, force: bool = False) -> None:
         now = time.perf_counter()
         if self.progress is not None and (force or now - self._last >= self.every):
             self._last = now
             self.progress(CrackProgress(self.tried, self.total, now - self.start))
-
-    @property
-    def over(self) -> bool:
-        return self.found is not None or self.error is not None
 
 
 def _search_pool(
@@ -158,12 +179,14 @@ def _search_pool(
         theirs.close()
         pipes.append((mine, proc))
     busy: dict[Any, Any] = {}  # connection -> process, for workers holding a chunk
+    seq_of: dict[Any, int] = {}  # connection -> number of the chunk it holds
     ended: set[Any] = set()  # connections that were sent the final None
     ahead = next(chunks, None)
+    sent = 0
 
     def feed(conn: Any, proc: Any) -> None:
         """Hand ``conn`` the chunk read ahead (or None: no more), then read the next one."""
-        nonlocal ahead
+        nonlocal ahead, sent
         try:
             conn.send(ahead)
         except OSError:
@@ -173,13 +196,17 @@ def _search_pool(
             busy.pop(conn, None)
             ended.add(conn)
         else:
-            busy[conn] = proc
+            busy[conn], seq_of[conn] = proc, sent
+            sent += 1
             ahead = next(chunks, None)
+
+    def over() -> bool:
+        return search.settled(seq_of[c] for c in busy)
 
     try:
         for conn, proc in pipes:
             feed(conn, proc)
-        while busy and not search.over:
+        while busy and not over():
             ready = set(wait([*busy, *(p.sentinel for p in busy.values())], timeout=_POLL))
             for conn, proc in list(busy.items()):
                 if conn in ready:
@@ -187,12 +214,14 @@ def _search_pool(
                         msg = conn.recv()
                     except (EOFError, OSError):
                         msg = ("error", f"worker process {proc.pid} died")
-                    search.handle(msg)
-                    if not search.over:
+                    search.handle(msg, seq_of[conn])
+                    if search.hit is None and search.error is None:
                         feed(conn, proc)
+                    else:
+                        busy.pop(conn)  # no new chunk once a key is found
                 elif proc.sentinel in ready:
-                    search.handle(("error", f"worker process {proc.pid} died"))
-                if search.over:
+                    search.handle(("error", f"worker process {proc.pid} died"), seq_of[conn])
+                if over():
                     break
             search.tick()
     finally:
@@ -207,13 +236,13 @@ def _search_pool(
 
 
 def _search_inline(schemes: Sequence[Scheme], chunks: Iterable[Chunk], search: _Search) -> None:
-    for chunk in chunks:
+    for seq, chunk in enumerate(chunks):
         words = split_chunk(chunk)
         hit = find_in_chunk(schemes, words)
         if hit is not None:
-            search.handle(("found", hit[0], words[hit[1]], hit[1] + 1))
+            search.handle(("found", hit[0], words[hit[1]], hit[1] + 1), seq)
             return
-        search.handle(("tried", len(words)))
+        search.handle(("tried", len(words)), seq)
         search.tick()
 
 
@@ -253,6 +282,7 @@ def crack(
             _search_pool(schemes, rest, nproc, search)
     if search.error is not None:
         raise CrackError(search.error)
+    search.tried = search.exact_tried()
     search.tick(force=True)
     elapsed = time.perf_counter() - search.start
     if search.found is None:

@@ -51,6 +51,8 @@ class ScanOptions:
     rate: float | None = None
     timeout: float = 10.0
     only: list[str] | None = None  # check ids to run (all when None)
+    #: check ids not run, and finding kinds not reported ("--skip", config ``skip``)
+    skip: list[str] = field(default_factory=list)
     #: named identities for authorisation checks: name -> extra headers ("--identity")
     identities: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: seconds one parse or analysis item may run in the pool before it is dropped
@@ -105,6 +107,8 @@ class Scan:
         checks = REGISTRY.checks()
         if options.only is not None:
             checks = [c for c in checks if c.id in set(options.only)]
+        self._skip = frozenset(options.skip)
+        checks = [c for c in checks if c.id not in self._skip]
         self.passive = [c for c in checks if c.kind == "passive"]
         self.active_checks = [c for c in checks if c.kind == "active"]
         self.analyses = self._passive_analyses()
@@ -113,6 +117,8 @@ class Scan:
 
     # -- findings -------------------------------------------------------------
     def _sink(self, check_id: str, hit: Hit) -> None:
+        if check_id in self._skip:  # a skipped finding kind of a check that still runs
+            return
         meta = REGISTRY.meta(check_id)
         red = self.redactor
         parameter = red.text(hit.parameter) if hit.parameter is not None else None

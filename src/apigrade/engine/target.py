@@ -43,6 +43,20 @@ def parse_origin(text: str) -> Origin:
     return parts.scheme, host, port if port is not None else _default_port(parts.scheme)
 
 
+def _check_engine_parses(given: str, base: str) -> None:
+    """The engine's own URL parser (httpx) must take the URL: IDNA hosts, control characters."""
+    import httpx
+
+    try:
+        _ = httpx.URL(base).host  # .host decodes punycode (xn--) labels
+    except UnicodeError:  # idna.IDNAError and friends
+        raise UsageError(
+            f"invalid URL {shown_url(given)!r}: the host is not a valid internationalised domain name"
+        ) from None
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise UsageError(f"invalid URL {shown_url(given)!r}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Target:
     """A base URL; its origin is the scope the scanner keeps to.
@@ -78,6 +92,7 @@ class Target:
         base = f"{parts.scheme}://{netloc}{path}"
         if parts.query:
             base += "?" + parts.query
+        _check_engine_parses(url, base)
         return cls(url=base, scheme=parts.scheme, host=host, port=port, extra_hosts=extra_hosts)
 
     def with_origins(self, origins: Iterable[str]) -> Target:

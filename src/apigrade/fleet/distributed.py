@@ -4,7 +4,10 @@ Delivery guarantees: tasks are acknowledged *after* they finish (``task_acks_lat
 task whose pool process dies is re-queued (``task_reject_on_worker_lost``), and with the
 Redis broker a task held by a worker that vanished becomes visible again after the
 ``visibility_timeout``. A re-run writes under the same job id (the Celery task id), so the
-database ends with exactly one completed scan per target.
+database ends with exactly one completed scan per target. While a task runs, its message's
+delivery time is refreshed (:mod:`apigrade.fleet.visibility`), so only a task whose worker
+is gone is handed out again, and a task run more than ``max_attempts`` times ends failed.
+Every scan option travels with the task (:mod:`apigrade.fleet.wire`).
 
 Each task runs ``asyncio.run`` in the pool process (prefork) or thread (threads), and
 that loop only waits: the scan itself runs in a child process of its own
@@ -22,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Any
 
 from apigrade.engine.scanner import ScanOptions
@@ -31,17 +33,21 @@ from apigrade.fleet.politeness import host_key
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import FleetResult, new_job_id, scan_one
 from apigrade.fleet.targets import FleetTarget
+from apigrade.fleet.visibility import attempt_number, keep_invisible
+from apigrade.fleet.wire import options_from_json, options_to_json
 from apigrade.redact import describe_error
 
 TASK = "apigrade.scan_target"
 QUEUE = "apigrade.scans"
-#: Scan options that travel with a task (paths on the submitter's disk do not).
-_OPTION_KEYS = ("max_requests", "concurrency", "rate", "timeout", "insecure", "active",
-                "headers", "cookie")
 LEASE_TTL = 15.0
+#: runs of one task before it ends failed (a worker lost, or killed by the scan, each time)
+MAX_ATTEMPTS = 3
 
 
-def make_app(broker: str, *, visibility_timeout: int = 3600, db_url: str | None = None) -> Any:
+def make_app(
+    broker: str, *, visibility_timeout: int = 3600, db_url: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> Any:
     """The Celery app: Redis (or any Celery broker) and the broker as result backend."""
     try:
         from celery import Celery
@@ -70,6 +76,7 @@ def make_app(broker: str, *, visibility_timeout: int = 3600, db_url: str | None 
         result_backend_transport_options={"visibility_timeout": visibility_timeout},
         worker_hijack_root_logger=False,
         apigrade_db=db_url,
+        apigrade_max_attempts=max_attempts,
     )
 
     @app.task(name=TASK, bind=True)
@@ -80,10 +87,9 @@ def make_app(broker: str, *, visibility_timeout: int = 3600, db_url: str | None 
 
 
 def payload_for(target: FleetTarget, base: ScanOptions, per_host: int, store: bool) -> dict[str, Any]:
-    """The JSON task argument for one target."""
-    options = {k: v for k, v in asdict(base).items() if k in _OPTION_KEYS}
-    options["headers"] = [list(h) for h in base.headers]
-    return {"target": target.to_dict(), "options": options, "per_host": per_host, "store": store}
+    """The JSON task argument for one target: every scan option (:mod:`.wire`)."""
+    return {"target": target.to_dict(), "options": options_to_json(base), "per_host": per_host,
+            "store": store}
 
 
 # -- the worker side ---------------------------------------------------------------------
@@ -101,15 +107,49 @@ def _results_for(db_url: str | None) -> Results:
 
 
 def execute(payload: dict[str, Any], job_id: str, worker: str | None, app: Any) -> dict[str, Any]:
-    """Run one scan task and return its scan-many entry."""
+    """Run one scan task and return its scan-many entry.
+
+    While the scan runs its message stays invisible to the broker's restore sweep
+    (:func:`keep_invisible`), so a scan longer than the visibility timeout is not handed
+    to a second worker. A task already finished returns its result again; a task run more
+    than ``apigrade_max_attempts`` times (its worker lost each time) ends failed.
+    """
     target = FleetTarget.from_dict(payload["target"])
-    raw = dict(payload.get("options") or {})
-    raw["headers"] = [tuple(h) for h in raw.get("headers") or []]
-    base = ScanOptions(**{k: v for k, v in raw.items() if k in _OPTION_KEYS})
     results = _results_for(app.conf.get("apigrade_db")) if payload.get("store", True) else None
-    with host_lease(app, target.url, int(payload.get("per_host") or 0)):
-        outcome = asyncio.run(scan_one(target, base, job_id, results, worker))
+    done = _finished(app, job_id)
+    if done is not None:
+        return done  # a copy of a task that already completed: nothing to run again
+    with keep_invisible(app, job_id):
+        attempt = attempt_number(app, job_id)
+        limit = int(app.conf.get("apigrade_max_attempts") or MAX_ATTEMPTS)
+        if attempt > limit:
+            why = (f"gave up after {limit} attempts: the worker running this scan was lost "
+                   "each time (killed, out of memory, or past --visibility-timeout)")
+            if results is not None:
+                results.fail(job_id, target.url, why)
+            return FleetResult.failed(target.url, why, job_id if results else None).to_task()
+        try:
+            base = options_from_json(dict(payload.get("options") or {}))
+        except UsageError as exc:
+            if results is not None:
+                results.fail(job_id, target.url, str(exc))
+            return FleetResult.failed(target.url, str(exc), job_id if results else None).to_task()
+        with host_lease(app, target.url, int(payload.get("per_host") or 0)):
+            outcome = asyncio.run(scan_one(target, base, job_id, results, worker))
     return outcome.to_task()
+
+
+def _finished(app: Any, job_id: str) -> dict[str, Any] | None:
+    """The stored result of an earlier run of this task, if one completed."""
+    from celery.result import AsyncResult
+
+    try:
+        res = AsyncResult(job_id, app=app)
+        if res.state == "SUCCESS" and isinstance(res.result, dict):
+            return res.result
+    except Exception:  # noqa: BLE001, S110 - no backend answer: run the task
+        pass
+    return None
 
 
 @contextmanager
@@ -168,13 +208,15 @@ def run_worker(
     name: str | None = None,
     visibility_timeout: int = 3600,
     loglevel: str = "INFO",
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> None:
     """Start a Celery worker consuming scan tasks (blocks until it is stopped)."""
     if pool not in ("prefork", "threads", "solo"):
         raise UsageError(f"bad --pool {pool!r}: one of prefork, threads, solo")
     Results(db_url).close()  # create the tables once, before the pool forks
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    app = make_app(broker, visibility_timeout=visibility_timeout, db_url=db_url)
+    app = make_app(broker, visibility_timeout=visibility_timeout, db_url=db_url,
+                   max_attempts=max_attempts)
     argv = [
         "worker",
         f"--concurrency={concurrency}",

@@ -48,8 +48,9 @@ def emit(
         fmt = formats[0]
         if fmt == "text":
             from apigrade.report.text import render_text
+            from apigrade.terminal import wants_colour
 
-            color = sys.stdout.isatty()
+            color = wants_colour(sys.stdout)  # a terminal, NO_COLOR, FORCE_COLOR
             sys.stdout.write(render_text(report, color=color, width=terminal_width()))
         else:
             render = renderer(fmt, fail_on=fail_on, trend=trend)

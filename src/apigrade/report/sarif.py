@@ -1,17 +1,19 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 
-Every registry check becomes a rule (fired or not). A finding's location is its URL written
-as a *relative* reference (path and query) against the ``uriBaseId`` of its origin, which
-``originalUriBaseIds`` maps to the absolute origin: GitHub code scanning rejects absolute
-``http(s)`` URIs ("SARIF URI scheme did not match the checkout URI scheme"), and a relative
-one it simply cannot match to a repository file. The full URL is also in the message.
+Every registry check becomes a rule (fired or not). A finding is a URL, not a file, and GitHub
+resolves every relative ``artifactLocation.uri`` against the repository checkout (it ignores
+``uriBaseId``) while it rejects a whole upload that has an absolute ``http(s)`` URI. So the
+physical location is a relative reference under a reserved folder that names the URL
+(``apigrade-url/http/127.0.0.1:5000/static/config.py``): it never names a repository file, and
+no segment of it can climb out of that folder. The URL itself is in ``logicalLocations``
+(``GET http://…``), ``webRequest``, the properties and the message. docs/ci.md has the sources.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from apigrade import rx
 from apigrade.model import Finding, ScanReport, Severity
@@ -19,7 +21,9 @@ from apigrade.report.escape import one_line, strip_controls
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/apigrade/apigrade"
-TARGET_BASE = "TARGET"
+CWE_URI = "https://cwe.mitre.org/data/definitions/{}.html"
+#: First segment of every finding's artifact URI; a URL, never a repository path.
+URL_ROOT = "apigrade-url"
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -28,13 +32,14 @@ LEVEL = {
     Severity.LOW: "note",
     Severity.INFO: "note",
 }
-#: CVSS-like numbers in GitHub's bands: critical >= 9, high >= 7, medium >= 4, low > 0, none 0.
+#: CVSS-like numbers inside GitHub's bands: critical over 9.0, high 7.0-8.9, medium 4.0-6.9,
+#: low 0.1-3.9 (0.0 would mean "no security severity"). Info sits low in the low band.
 SECURITY_SEVERITY = {
     Severity.CRITICAL: "9.5",
     Severity.HIGH: "8.0",
     Severity.MEDIUM: "5.5",
     Severity.LOW: "3.0",
-    Severity.INFO: "0.0",
+    Severity.INFO: "1.0",
 }
 PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 PRECISION = {"certain": "very-high", "firm": "high", "tentative": "medium"}
@@ -138,38 +143,67 @@ def _rule_json(rule: Rule) -> dict[str, object]:
             "category": rule.category,
         },
     }
-    if rule.references and _LINK.match(rule.references[0]):
-        out["helpUri"] = rule.references[0]
+    out["helpUri"] = help_uri(rule)
     return out
 
 
-# Characters a relative URI reference may carry unescaped (RFC 3986), "%" kept as is.
-_SAFE = "/!$&'()*+,;=:@-._~%"
+def help_uri(rule: Rule) -> str:
+    """The rule's first https reference, else its CWE page (every check has a CWE)."""
+    link = next((r for r in rule.references if _LINK.match(r)), None)
+    if link:
+        return link
+    return CWE_URI.format(rule.cwe) if rule.cwe > 0 else INFO_URI
 
 
-def _origin(url: str) -> str:
+# Characters a path segment may carry unescaped (RFC 3986 pchar without "%").
+_SEGMENT_SAFE = "!$&'()*+,;=:@-._~"
+_DOTS = rx.compile(r"^[. ]+$")
+
+
+def _decoded(text: str) -> str:
+    """Percent-decoded until stable, controls made visible: no escape left to decode later."""
+    for _ in range(4):
+        plain = unquote(text)
+        if plain == text:
+            break
+        text = plain
+    return strip_controls(text)
+
+
+def _segment(text: str) -> str:
+    """One decoded path segment (no separator in it) as URI text; dot names made inert."""
+    if _DOTS.match(text):
+        text = f"({text})"  # never "this" or "up one folder", however a consumer resolves it
+    return quote(text, safe=_SEGMENT_SAFE)
+
+
+def origin_key(url: str) -> str:
+    """``scheme/host[:port]`` of a URL (no user info), safe as a path and as a category."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else ""
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a saved report with a bad port
+        host, port = parts.hostname or "", None
+    host = _decoded(host[:255]).replace("\\", "/").replace("/", "_")
+    if not parts.scheme or not host:
+        return "unknown"
+    host = f"[{host}]" if ":" in host else host  # IPv6
+    return f"{parts.scheme.lower()}/{_segment(host)}" + (f":{port}" if port is not None else "")
 
 
-def _relative(url: str) -> str:
-    """Path and query of a URL as a non-empty relative reference (``./`` for the root)."""
+def artifact_uri(url: str) -> str:
+    """``apigrade-url/<scheme>/<host[:port]>/<path>[%3F<query>]``: a relative reference that
+    stays inside its reserved folder however often it is decoded and on any runner."""
     parts = urlsplit(url)
-    path = quote(parts.path.lstrip("/"), safe=_SAFE)
-    query = quote(parts.query, safe=_SAFE + "?")
-    first = path.split("/", 1)[0]
-    if not path or ":" in first:
-        path = "./" + path  # a colon in the first segment would read as a scheme
-    return path + (f"?{query}" if query else "")
+    where = parts.path[:1000] + (f"?{parts.query[:1000]}" if parts.query else "")
+    plain = _decoded(where).replace("\\", "/")  # "\" separates folders on Windows
+    segments = [_segment(s) for s in plain.split("/") if s]
+    return "/".join([URL_ROOT, origin_key(url), *segments])
 
 
-def _bases(report: ScanReport) -> dict[str, str]:
-    """uriBaseId for each origin: TARGET for the target's, ORIGIN1… for any other."""
-    bases = {_origin(report.target): TARGET_BASE} if _origin(report.target) else {}
-    others = sorted({_origin(f.url) for f in report.findings} - set(bases) - {""})
-    for i, origin in enumerate(others, 1):
-        bases[origin] = f"ORIGIN{i}"
-    return bases
+def automation_id(report: ScanReport) -> str:
+    """``apigrade/<scheme>/<host:port>/``: one code scanning category per target."""
+    return f"apigrade/{origin_key(report.target)}/"
 
 
 def _message(f: Finding) -> str:
@@ -183,11 +217,8 @@ def _message(f: Finding) -> str:
     return _text("\n".join(one_line(p, 1000) for p in parts), 3000)
 
 
-def _result(f: Finding, index: int, bases: dict[str, str]) -> dict[str, object]:
-    artifact: dict[str, str] = {"uri": _relative(f.url)}
-    base = bases.get(_origin(f.url))
-    if base:
-        artifact["uriBaseId"] = base
+def _result(f: Finding, index: int) -> dict[str, object]:
+    where = _text(f"{f.method} {f.url}", 2000)
     return {
         "ruleId": _rule_id(f.check_id),
         "ruleIndex": index,
@@ -196,13 +227,21 @@ def _result(f: Finding, index: int, bases: dict[str, str]) -> dict[str, object]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": artifact,
+                    "artifactLocation": {"uri": artifact_uri(f.url)},
                     "region": {"startLine": 1},  # a URL has no lines; GitHub wants one
                 },
-                "message": {"text": _text(f"{f.method} {f.url}", 500)},
+                "logicalLocations": [
+                    {"name": _text(f.url, 2000), "fullyQualifiedName": where, "kind": "resource"}
+                ],
+                "message": {"text": _text(where, 500)},
             }
         ],
-        "partialFingerprints": {"apigradeFindingId/v1": f.id},
+        "webRequest": {"method": _text(f.method, 20), "target": _text(f.url, 2000)},
+        # GitHub matches alerts across runs by primaryLocationLineHash only.
+        "partialFingerprints": {
+            "apigradeFindingId/v1": f.id,
+            "primaryLocationLineHash": f"{f.id}:1",
+        },
         "properties": {
             "severity": f.severity.value,
             "confidence": f.confidence.value,
@@ -229,22 +268,21 @@ def render_sarif(report: ScanReport) -> str:
     """The report as a SARIF 2.1.0 log, deterministic for a given report."""
     rules = rules_for(report)
     index = {r.id: i for i, r in enumerate(rules)}
-    bases = _bases(report)
+    version = _text(report.tool.version, 100)
     run: dict[str, object] = {
         "tool": {
             "driver": {
                 "name": "apigrade",
+                "fullName": f"apigrade {version}, black-box security scanner for web APIs",
                 "semanticVersion": report.tool.version,
                 "version": report.tool.version,
                 "informationUri": INFO_URI,
                 "rules": [_rule_json(r) for r in rules],
             }
         },
-        "originalUriBaseIds": {
-            name: {"uri": quote(origin, safe=_SAFE + "[]")} for origin, name in bases.items()
-        },
+        "automationDetails": {"id": automation_id(report)},
         "invocations": [_invocation(report)],
-        "results": [_result(f, index[f.check_id], bases) for f in report.findings],
+        "results": [_result(f, index[f.check_id]) for f in report.findings],
         "properties": {
             "target": _text(report.target, 2000),
             "score": report.score,

@@ -106,7 +106,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The service as an ASGI app (``uvicorn`` serves it; tests may too)."""
-    from apigrade.service import api, dashboard
+    from apigrade.service import api, apidocs, dashboard
 
     svc = Service(settings)
 
@@ -119,7 +119,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         title="apigrade service",
         version=__version__,
         description="Submit scans, list them and fetch reports. Every /api route needs the "
-        "X-API-Key header.",
+        "X-API-Key header. Interactive docs: /docs (log in to the dashboard first).",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served at /api/openapi.json, behind the key
@@ -162,6 +162,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(apidocs.router)  # /docs: Swagger UI behind the same key
     app.add_middleware(HostCheck, hosts=settings.allowed_hosts)  # outermost: first check
     return app
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from apigrade.store.coltypes import TolerantDateTime
 
 #: Row status. A ``running`` row whose process is gone reads as ``incomplete``.
 RUNNING, COMPLETE, INCOMPLETE = "running", "complete", "incomplete"
@@ -26,8 +28,9 @@ class ScanRow(Base):
     target: Mapped[str] = mapped_column(Text)  # as reported (credentials redacted)
     target_key: Mapped[str] = mapped_column(String(512))  # origin + path, for filtering
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # UTC, naive; an unreadable stored value reads as None (store/coltypes.py)
+    created_at: Mapped[datetime] = mapped_column(TolerantDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(TolerantDateTime, nullable=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # complete scans only
     grade: Mapped[str | None] = mapped_column(String(1), nullable=True)
     findings_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -139,7 +139,8 @@ def history_text(records: list[ScanRecord], ascii_only: bool = False) -> str:
         for r in rows:
             grade = r.grade or "-"
             score = str(r.score) if r.score is not None else "-"
-            line = (f"  {r.scan_id:<12}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<6}  "
+            started = f"{r.created_at:%Y-%m-%d %H:%M:%S}" if r.date_readable else "date unreadable"
+            line = (f"  {r.scan_id:<12}  {started:<19}  {r.kind:<6}  "
                     f"{r.status:<10}  {grade:<5}  {score:>5}  {r.findings:>8}  {r.requests_sent:>8}")  # fmt: skip
             if r.error:
                 line += "  " + one_line(r.error, 80)

@@ -93,9 +93,13 @@ def effective_status(row: ScanRow, now: datetime | None = None) -> str:
         return row.status
     if row.pid and row.host == socket.gethostname() and not _alive(row.pid):
         return INCOMPLETE
-    if (now or _now()) - row.created_at > STALE_AFTER:
+    if row.created_at is None or (now or _now()) - row.created_at > STALE_AFTER:
         return INCOMPLETE
     return RUNNING
+
+
+#: What a stored start date that cannot be read (a damaged row) is shown as.
+UNREADABLE_DATE = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ class ScanRecord:
     worker: str | None = None
     #: Origin + path of the target, the key ``scans(target=...)`` filters on.
     target_key: str = ""
+    #: False when the stored start date was unreadable (``created_at`` is then UNREADABLE_DATE).
+    date_readable: bool = True
 
     @classmethod
     def of(cls, row: ScanRow) -> ScanRecord:
@@ -133,7 +139,8 @@ class ScanRecord:
             target=row.target,
             kind=row.kind or SCAN,
             status=effective_status(row),
-            created_at=row.created_at,
+            created_at=row.created_at or UNREADABLE_DATE,
+            date_readable=row.created_at is not None,
             finished_at=row.finished_at,
             score=row.score,
             grade=row.grade,
@@ -155,7 +162,7 @@ class ScanRecord:
             "target": self.target,
             "kind": self.kind,
             "status": self.status,
-            "started_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "started_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.date_readable else None,
             "score": self.score,
             "grade": self.grade,
             "findings": self.findings,
