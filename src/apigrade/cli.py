@@ -34,16 +34,16 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 
-FormatOpt = Annotated[str, typer.Option("-f", "--format", help="text (a table) or json")]
+FormatOpt = Annotated[str, typer.Option("-f", "--format", metavar="FORMAT", help="text (a table) or json")]
 FormatsOpt = Annotated[
     list[str] | None,
-    typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
+    typer.Option("-f", "--format", metavar="FORMAT", help="|".join(FORMATS) + "; repeat with --output-dir"),
 ]
 OutputOpt = Annotated[
-    Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")
+    Path | None, typer.Option("-o", "--output", metavar="FILE", help="write the report to this file (default: stdout)")
 ]
 OutputDirOpt = Annotated[
-    Path | None, typer.Option("--output-dir", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
+    Path | None, typer.Option("--output-dir", metavar="DIR", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
 ]
 
 
@@ -88,28 +88,29 @@ def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, Sc
 @app.command()
 def scan(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Base URL of the target")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="Base URL of the target")],
     format: FormatsOpt = None,
     output: OutputOpt = None,
     output_dir: OutputDirOpt = None,
-    header: Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
-    cookie: Annotated[str | None, typer.Option("-b", "--cookie", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
-    identity: Annotated[list[str] | None, typer.Option("--identity", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
+    header: Annotated[list[str] | None, typer.Option("-H", "--header", metavar="HEADER", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
+    cookie: Annotated[str | None, typer.Option("-b", "--cookie", metavar="COOKIES", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
+    identity: Annotated[list[str] | None, typer.Option("--identity", metavar="NAME:HEADER", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
     insecure: Annotated[bool, typer.Option("-k", "--insecure/--no-insecure", help="do not verify the target's TLS certificate")] = False,
-    spec: Annotated[str | None, typer.Option("--spec", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
+    spec: Annotated[str | None, typer.Option("--spec", metavar="FILE|URL", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
     active: Annotated[bool, typer.Option("--active/--no-active", help="also send state-changing requests (POST, PUT, PATCH, DELETE: injection, login and mass-assignment probes); default: GET, HEAD and OPTIONS only")] = False,
-    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="file of extra candidate keys (one a line) for cracking the signed cookies and tokens the target issues")] = None,
-    max_requests: Annotated[int, typer.Option("--max-requests", min=1, help="most requests the whole scan may send (probes, spec fetch, TLS handshakes)")] = 800,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="most requests in flight at once")] = 10,
-    rate: Annotated[float | None, typer.Option("--rate", min=0.1, help="most requests per second (default: no limit)")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (connect, headers, body)")] = 10.0,
+    wordlist: Annotated[Path | None, typer.Option("--wordlist", metavar="FILE", help="file of extra candidate keys (one a line) for cracking the signed cookies and tokens the target issues")] = None,
+    max_requests: Annotated[int, typer.Option("--max-requests", metavar="N", min=1, help="most requests the whole scan may send (probes, spec fetch, TLS handshakes)")] = 800,
+    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="most requests in flight at once")] = 10,
+    rate: Annotated[float | None, typer.Option("--rate", metavar="PER_SECOND", min=0.1, help="most requests per second (default: no limit)")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="seconds for each whole exchange (connect, headers, body)")] = 10.0,
     scope: Annotated[list[str] | None, typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), e.g. http://HOST:80 for the cleartext-redirect check of an HTTPS target; nothing outside the target's origin is contacted otherwise")] = None,
-    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when the score is below this")] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on", help="gate: exit 1 when a finding is at or above this severity: critical, high, medium, low or info")] = None,
+    fail_under: Annotated[int | None, typer.Option("--fail-under", metavar="SCORE", min=0, max=100, help="gate: exit 1 when the score is below this")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="SEVERITY", help="gate: exit 1 when a finding is at or above this severity: critical, high, medium, low or info")] = None,
     no_store: Annotated[bool, typer.Option("--no-store/--store", help="do not store this scan in the history database")] = False,
-    db: Annotated[str | None, typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")] = None,
-    baseline: Annotated[str | None, typer.Option("--baseline", help="compare with a stored scan: last (this target's latest complete scan) or a SCAN_ID")] = None,
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", metavar="last|SCAN_ID", help="compare with a stored scan: last (this target's latest complete scan) or a SCAN_ID")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECK_ID", help="do not run this check nor report findings of this kind (repeatable; ids from apigrade checks)")] = None,
+    signatures: Annotated[Path | None, typer.Option("--signatures", metavar="DIR", help="also run the signature files (*.toml, the schema of the built-in ones) in this folder (docs/extending.md)")] = None,
     config: Annotated[Path | None, typer.Option("--config", metavar="PATH", is_eager=True, callback=config_callback, help="read settings from this TOML file instead of the nearest apigrade.toml and pyproject.toml [tool.apigrade] (docs/config.md)")] = None,
 ) -> None:
     """Scan a running API or web app."""
@@ -126,6 +127,10 @@ def scan(
         check_streamable(wordlist, "wordlist")  # a regular file: /dev/zero never ends
     for origin in scope or []:
         parse_origin(origin)  # one usage line before anything is sent
+    if signatures is not None:
+        from apigrade.checks.plugins import use_signatures
+
+        use_signatures(signatures)  # before --skip, so their ids can be skipped
     unknown = unknown_checks(skip or [])
     if unknown:
         raise UsageError(f"bad --skip {unknown[0]!r}: no such check (see apigrade checks)")
@@ -243,7 +248,7 @@ def demo(
 @app.command()
 def crack(
     value: Annotated[str, typer.Argument(help="a cookie (name=value) or token to crack")],
-    wordlist: Annotated[Path | None, typer.Option("--wordlist", help="file of extra candidate keys, one a line (any size: it is streamed)")] = None,
+    wordlist: Annotated[Path | None, typer.Option("--wordlist", metavar="FILE", help="file of extra candidate keys, one a line (any size: it is streamed)")] = None,
 ) -> None:
     """Find the weak key of a signed cookie or token, offline.
 

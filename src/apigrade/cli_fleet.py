@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from apigrade.errors import UsageError
+from apigrade.extras import require
 from apigrade.options import parse_severity, write_text
 
 if TYPE_CHECKING:
@@ -162,6 +163,8 @@ def scan_many(
         raise UsageError("with --broker the workers store the scans: give --db to the workers")
     if output is not None and format != "json":
         raise UsageError("--output needs --format json")
+    if broker:
+        require("fleet", "'apigrade scan-many --broker'")
     severity = parse_severity(fail_on)
     fleet = load_targets(targets_file, targets_config)
     base = _with_extras(
@@ -221,6 +224,7 @@ def worker(
 
     Each scan runs in a child process; results go to the worker's history database (--db).
     """
+    require("fleet", "'apigrade worker'")
     from apigrade.fleet.distributed import run_worker
 
     run_worker(broker, concurrency=concurrency, pool=pool, db_url=db, name=name,
@@ -254,6 +258,7 @@ def serve(
 
     It scans only hosts matching --allow and needs an API key (--api-key or APIGRADE_API_KEY).
     """
+    require("serve", "'apigrade serve'")
     from apigrade.service.app import ServiceSettings, run_service
 
     key = api_key or os.environ.get("APIGRADE_API_KEY")
@@ -282,6 +287,7 @@ def mcp(
     timeout: TimeoutOpt = 10.0,
 ) -> None:
     """MCP server on stdio with the tools scan, get and list."""
+    require("mcp", "'apigrade mcp'")
     from apigrade.mcp_server import McpSettings, run_mcp
 
     run_mcp(McpSettings.build(allow=allow or [], db_url=db, store=not no_store,

@@ -14,7 +14,7 @@ from apigrade.errors import UsageError
 from apigrade.localfiles import REPORT_LIMIT, read_text_limited
 from apigrade.model import ScanReport, Severity
 from apigrade.options import parse_severity, write_text
-from apigrade.report import EXTENSIONS, FORMATS, renderer
+from apigrade.report import FORMATS, extension, renderer
 from apigrade.report.emit import check_formats
 from apigrade.report.escape import one_line
 
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         else:
             written = []
             for fmt in formats:
-                path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
+                path = output if output is not None else output_dir / f"apigrade{extension(fmt)}"  # type: ignore[operator]
                 write_text(path, render(report, fmt, severity))
                 written.append(one_line(str(path)))
             print(f"apigrade: wrote {', '.join(written)}", file=sys.stderr)

@@ -36,7 +36,7 @@ from apigrade.errors import UsageError
 from apigrade.localfiles import MiB, read_text_limited
 from apigrade.model import Severity
 from apigrade.options import parse_cookie, parse_header
-from apigrade.report import FORMATS
+from apigrade.report import formats
 
 CONFIG_FILE = "apigrade.toml"
 PYPROJECT = "pyproject.toml"
@@ -100,9 +100,10 @@ class ScanSettings(BaseModel):
     @field_validator("format")
     @classmethod
     def _formats(cls, value: list[str] | str | None) -> list[str] | str | None:
+        known = formats()  # built-in and plugin formats
         for fmt in [value] if isinstance(value, str) else value or []:
-            if fmt not in FORMATS:
-                raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+            if fmt not in known:
+                raise ValueError(f"unknown format {fmt!r}: one of {', '.join(known)}")
         return value
 
     @field_validator("skip")

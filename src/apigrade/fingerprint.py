@@ -16,45 +16,14 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
-from apigrade import rx
+from apigrade import knowledge, rx
 
 # Frameworks first, then application servers, then front servers / proxies.
-FRAMEWORK_ORDER = (
-    "flask",
-    "django",
-    "fastapi",
-    "starlette",
-    "express",
-    "spring",
-    "php",
-    "aspnet",
-    "werkzeug",
-    "gunicorn",
-    "uvicorn",
-    "hypercorn",
-    "waitress",
-    "nginx",
-    "apache",
-    "caddy",
-    "iis",
-)
-
-# Lower-cased product token of a Server header -> framework key.
-_SERVER_PRODUCTS = {
-    "werkzeug": "werkzeug",
-    "gunicorn": "gunicorn",
-    "uvicorn": "uvicorn",
-    "hypercorn": "hypercorn",
-    "hypercorn-h11": "hypercorn",
-    "hypercorn-h2": "hypercorn",
-    "waitress": "waitress",
-    "nginx": "nginx",
-    "openresty": "nginx",
-    "apache": "apache",
-    "caddy": "caddy",
-    "microsoft-iis": "iis",
-}
+FRAMEWORK_ORDER: tuple[str, ...] = get_args(knowledge.Framework)
+# Server products, cookie names and the simple body marks are data: data/fingerprints.toml.
+knowledge.fingerprints()  # read and validated at import: a bad table fails the build
 
 MAX_BODY = 50_000  # characters of a body examined
 _BANNER_HEADERS = ("server", "x-powered-by")
@@ -76,11 +45,6 @@ _WERKZEUG_404_TEXT = (
     "The requested URL was not found on the server. If you entered the URL manually "
     "please check your spelling and try again."
 )
-_WERKZEUG_REDIRECT = rx.compile(
-    r"<title>Redirecting\.\.\.</title>\s*<h1>Redirecting\.\.\.</h1>\s*"
-    r"<p>You should be redirected automatically to (?:the )?target URL:"
-)
-_WERKZEUG_DEBUGGER = rx.compile(r"// Werkzeug Debugger</title>|\?__debugger__=yes&(?:amp;)?cmd=")
 # Django: default 404 (since 3.x/4.x wording), older 404, bare 400/403/500, debug pages.
 _DJANGO_404 = rx.compile(
     r"<title>Not Found</title>\s*</head>\s*<body>\s*<h1>Not Found</h1>"
@@ -95,20 +59,12 @@ _DJANGO_ERROR = rx.compile(  # <title> and <h1> carry the same text
         for t in (r"Bad Request \(400\)", "403 Forbidden", r"Server Error \(500\)")
     )
 )
-_DJANGO_DEBUG = rx.compile(
-    r"because you have <code>DEBUG = True</code> in\s+your Django settings file|"
-    r"Using the URLconf defined in <code>|CSRF verification failed\. Request aborted\."
-)
 # Express's finalhandler: "Cannot GET /x" in <pre> (older versions: the bare text).
 _EXPRESS_404 = rx.compile(  # the path (group 1 or 2) is at most 2000 characters
     r"<title>Error</title>\s*</head>\s*<body>\s*<pre>Cannot [A-Z]{3,10} /([^<]*)</pre>|"
     r"^Cannot [A-Z]{3,10} /(\S*)\n?$"
 )
 _MAX_PATH = 2000
-_FASTAPI_DOCS = rx.compile(r"fastapi\.tiangolo\.com/img/favicon\.png")
-_SPRING_WHITELABEL = rx.compile(r"<h1>Whitelabel Error Page</h1>")
-_NGINX_PAGE = rx.compile(r"<hr><center>nginx(?:/(\d[\w.]*))?</center>")
-_APACHE_PAGE = rx.compile(r"<address>Apache(?:/(\d[\w.]*))?[^<]{0,200} Server at ")
 
 # itsdangerous TimestampSigner output: value "." base64url(timestamp) "." base64url(sig).
 _ITSDANGEROUS = rx.compile(
@@ -181,7 +137,7 @@ def _banner(acc: _Acc, header: str, value: str) -> None:
         names = [first.group(0).lower()] if first else []
     shown = f"{header.title()}: {value.strip()[:80]}"
     for name in names:
-        key = _SERVER_PRODUCTS.get(name)
+        key = knowledge.fingerprints().servers.get(name)
         if header == "server" and key is not None:
             acc.add(key, shown)
             if key == "werkzeug":
@@ -251,20 +207,16 @@ def _cookies(acc: _Acc, names: Sequence[str], pairs: list[tuple[str, str]]) -> N
             if sep and name.strip():
                 values.setdefault(name.strip(), rest.split(";", 1)[0])
     all_names = list(dict.fromkeys([*names, *values]))
+    known = knowledge.fingerprints().cookies
     for name in all_names:
-        low = name.lower()
         if name in values:
             kind = itsdangerous_kind(values[name])
             if kind is not None:
                 acc.add(kind, f"cookie {name!r} is an itsdangerous-signed {kind} session")
-        if low in ("csrftoken", "sessionid"):
-            acc.add("django", f"Django default cookie {name!r}")
-        elif low == "connect.sid":
-            acc.add("express", "express-session cookie 'connect.sid'")
-        elif low == "phpsessid":
-            acc.add("php", "PHP session cookie 'PHPSESSID'")
-        elif low in ("asp.net_sessionid", ".aspnetcore.session", ".aspnetcore.antiforgery"):
-            acc.add("aspnet", f"ASP.NET cookie {name!r}")
+        framework_reason = known.get(name.lower())
+        if framework_reason is not None:
+            framework, reason = framework_reason
+            acc.add(framework, reason.replace("{name}", repr(name)))
 
 
 def _json_detail(body: str) -> object:
@@ -302,19 +254,11 @@ def _body(acc: _Acc, status: int, body: str, pairs: list[tuple[str, str]]) -> No
     elif _WERKZEUG_404_TEXT in body:
         acc.add("werkzeug", "Werkzeug's NotFound description text")
         acc.add("flask", "Werkzeug's NotFound description text")
-    if _WERKZEUG_REDIRECT.search(body):
-        acc.add("werkzeug", "Werkzeug redirect page")
-        acc.add("flask", "Werkzeug redirect page")
-    if _WERKZEUG_DEBUGGER.search(body):
-        acc.add("werkzeug", "Werkzeug debugger page")
-        acc.add("flask", "Werkzeug debugger page")
     old_404 = _DJANGO_OLD_404.match(body)
     if _DJANGO_404.search(body) or (old_404 is not None and len(old_404.group(1)) <= _MAX_PATH):
         acc.add("django", "Django default 404 page")
     elif _DJANGO_ERROR.search(body):
         acc.add("django", "Django default error page")
-    if _DJANGO_DEBUG.search(body):
-        acc.add("django", "Django debug/CSRF page")
     if status in (404, 405, 422) and "json" in ctype:
         detail = _json_detail(body)
         if (status, detail) in ((404, "Not Found"), (405, "Method Not Allowed")):
@@ -324,24 +268,17 @@ def _body(acc: _Acc, status: int, body: str, pairs: list[tuple[str, str]]) -> No
         elif status == 422 and _is_fastapi_validation(detail):
             acc.add("fastapi", "422 JSON validation error in FastAPI's shape")
             acc.add("starlette", "422 JSON validation error in FastAPI's shape")
-    if _FASTAPI_DOCS.search(body):
-        acc.add("fastapi", "FastAPI Swagger UI / ReDoc page")
-        acc.add("starlette", "FastAPI Swagger UI / ReDoc page")
     express = _EXPRESS_404.search(body) if status == 404 else None
     if express is not None and len(express.group(1) or express.group(2) or "") <= _MAX_PATH:
         acc.add("express", "Express 'Cannot GET /...' 404 page")
-    if _SPRING_WHITELABEL.search(body):
-        acc.add("spring", "Spring Boot Whitelabel Error Page")
-    nginx = _NGINX_PAGE.search(body)
-    if nginx is not None:
-        acc.add("nginx", "nginx default error page")
-        if nginx.group(1):
-            acc.version("nginx", nginx.group(1))
-    apache = _APACHE_PAGE.search(body)
-    if apache is not None:
-        acc.add("apache", "Apache default error page")
-        if apache.group(1):
-            acc.version("apache", apache.group(1))
+    for mark in knowledge.fingerprints().body:  # data/fingerprints.toml, in file order
+        found = mark.pattern.search(body)
+        if found is None:
+            continue
+        for framework in mark.frameworks:
+            acc.add(framework, mark.reason)
+        if mark.version_group is not None and found.group(mark.version_group):
+            acc.version(mark.frameworks[0], found.group(mark.version_group))
 
 
 def _starlette_plain_404(status: int, body: str, pairs: list[tuple[str, str]]) -> bool:

@@ -42,3 +42,6 @@ def load_checks() -> None:
         for mod in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{mod.name}")
     register_signatures(Path(__file__).parent / "signatures")
+    from apigrade.checks.plugins import load_plugins
+
+    load_plugins()  # entry points: apigrade.checks, apigrade.signatures (docs/extending.md)

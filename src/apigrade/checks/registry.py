@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -89,16 +88,39 @@ class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
         self._metas: dict[str, CheckMeta] = {}
-        self._declared_in: dict[str, str] = {}  # finding kind id -> declaring module
+        self._parents: dict[str, tuple[str, ...]] = {}  # finding kind id -> reporting checks
 
-    def add_meta(self, meta: CheckMeta, module: str | None = None) -> CheckMeta:
-        """Register metadata only (a finding kind emitted by another check)."""
+    def add_meta(self, meta: CheckMeta) -> CheckMeta:
+        """Register metadata only."""
         if meta.id in self._metas:
             raise RegistryError(f"duplicate check id {meta.id!r}")
         self._metas[meta.id] = meta
-        if module:
-            self._declared_in[meta.id] = module
         return meta
+
+    def add_kind(self, meta: CheckMeta, parent: str | Iterable[str] | None) -> CheckMeta:
+        """Register a finding kind reported by the runnable check(s) ``parent``."""
+        if meta.id in self._metas:
+            raise RegistryError(f"duplicate check id {meta.id!r}")
+        parents = (parent,) if isinstance(parent, str) else tuple(parent or ())
+        if not parents or not all(isinstance(p, str) and _ID.match(p) for p in parents):
+            raise RegistryError(
+                f"finding kind {meta.id!r}: give parent='check.id', the check that reports it"
+            )
+        if meta.id in parents:
+            raise RegistryError(f"finding kind {meta.id!r} cannot be its own parent")
+        self.add_meta(meta)
+        self._parents[meta.id] = parents
+        return meta
+
+    def parents(self, kind_id: str) -> tuple[str, ...]:
+        """The checks declared as reporting the finding kind ``kind_id`` (empty for others)."""
+        return self._parents.get(kind_id, ())
+
+    def orphans(self) -> list[str]:
+        """Finding kinds naming a parent that is not a registered runnable check."""
+        return sorted(
+            k for k, ps in self._parents.items() if any(p not in self._checks for p in ps)
+        )
 
     def add(self, check: Check) -> Check:
         if check.kind not in ("passive", "active"):
@@ -122,16 +144,12 @@ class Registry:
         """The runnable checks that report findings of ``kind_id``.
 
         A runnable check reports under its own id; a finding kind is reported by the
-        checks of the module that declared it (or that list it in ``emits``).
+        checks named as its ``parent`` (or that list it in ``emits``).
         """
         if kind_id in self._checks:
             return [self._checks[kind_id]]
-        module = self._declared_in.get(kind_id)
-        return [
-            c
-            for c in self.checks()
-            if kind_id in c.emits or (module and getattr(c.fn, "__module__", None) == module)
-        ]
+        parents = self._parents.get(kind_id, ())
+        return [c for c in self.checks() if kind_id in c.emits or c.id in parents]
 
     def __contains__(self, check_id: object) -> bool:
         return check_id in self._metas
@@ -174,11 +192,10 @@ def active(*, phase: int = 1, **kw: Any) -> Callable[[ActiveFn], ActiveFn]:
     return wrap
 
 
-def finding_kind(**kw: Any) -> CheckMeta:
+def finding_kind(*, parent: str | tuple[str, ...] | None = None, **kw: Any) -> CheckMeta:
     """Declare a finding kind reported by another check (``ctx.report(..., check=ID)``).
 
-    Declare it in the module of the check that emits it: ``REGISTRY.emitters`` (used by
-    ``apigrade verify``) maps the kind to that module's checks.
+    ``parent`` names the runnable check (or checks) that report it: ``REGISTRY.emitters``
+    (used by ``apigrade verify``) maps the kind to them. A kind without one is rejected.
     """
-    module = sys._getframe(1).f_globals.get("__name__")
-    return REGISTRY.add_meta(_meta(kw), module=module)
+    return REGISTRY.add_kind(_meta(kw), parent)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import REGISTRY, Check, CheckMeta, RegistryError
 from apigrade.engine.http import Exchange
+from apigrade.knowledge import KnowledgeError, Strict, read_table
 from apigrade.redact import mask
+
+#: the signature files shipped with apigrade
+SIGNATURES = Path(__file__).parent / "signatures"
 
 META_KEYS = (
     "id", "title", "category", "severity", "confidence", "cwe", "owasp",
@@ -129,84 +135,136 @@ async def run_signature(sig: Signature, ctx: CheckContext) -> None:
             break
 
 
-def _matcher(spec: dict[str, Any], where: str) -> Matcher:
-    kind = spec.get("type")
-    key = {"status": "status", "word": "words", "regex": "regex", "header": "headers",
-           "size": "size", "binary": "binary"}.get(str(kind))  # fmt: skip
-    if key is None or key not in spec:
-        raise RegistryError(f"{where}: matcher needs a known type and its '{key or 'values'}'")
-    values = spec[key]
-    if not isinstance(values, list):
-        values = [values]
+# -- the file schema: unknown keys and wrong types are rejected at load -----------------
+
+Values = list[StrictStr] | StrictStr
+Numbers = list[StrictInt] | StrictInt
+
+
+class MatcherSpec(Strict):
+    type: Literal["status", "word", "regex", "header", "size", "binary"]
+    status: Numbers | None = None
+    words: Values | None = None
+    regex: Values | None = None
+    headers: Values | None = None  # "Name: regex"
+    size: Numbers | None = None  # at least this many bytes
+    binary: Values | None = None  # hex prefix of the body
+    part: Literal["body", "header", "all"] = "body"
+    condition: Literal["or", "and"] = "or"
+    negative: StrictBool = False
+    case_insensitive: StrictBool = False
+
+
+class SignatureSpec(Strict):
+    id: StrictStr
+    title: StrictStr
+    category: StrictStr
+    severity: StrictStr
+    confidence: StrictStr
+    cwe: StrictInt
+    owasp: StrictStr
+    description: StrictStr
+    remediation: StrictStr
+    references: list[StrictStr] = []
+    paths: list[StrictStr] = Field(min_length=1)
+    matchers: list[MatcherSpec] = Field(min_length=1)
+    matchers_condition: Literal["and", "or"] = "and"
+    method: StrictStr = "GET"
+    raw: StrictBool = False
+    soft404: StrictBool = True
+    stop_at_first: StrictBool = False
+    extract: list[StrictStr] = []
+    evidence_mask: Literal["kv"] | None = None
+    requires: list[StrictStr] = []  # frameworks; empty = always
+
+
+class SignatureFile(Strict):
+    check: list[SignatureSpec] = []
+
+
+_VALUES_KEY = {"status": "status", "word": "words", "regex": "regex", "header": "headers",
+               "size": "size", "binary": "binary"}  # fmt: skip
+
+
+def _matcher(spec: MatcherSpec, where: str) -> Matcher:
+    key = _VALUES_KEY[spec.type]
+    raw = getattr(spec, key)
+    if raw is None:
+        raise RegistryError(f"{where}: a {spec.type} matcher needs '{key}'")
+    values: list[Any] = raw if isinstance(raw, list) else [raw]
     patterns: tuple[rx.Pattern, ...] = ()
-    if kind == "regex":
-        flags = rx.I if spec.get("case_insensitive") else 0
+    if spec.type == "regex":
+        flags = rx.I if spec.case_insensitive else 0
         patterns = tuple(_compile(v, flags, where) for v in values)
-    elif kind == "header":
+    elif spec.type == "header":
         patterns = tuple(_compile(str(v).partition(":")[2].strip(), rx.I, where) for v in values)
     return Matcher(
-        type=str(kind),
+        type=spec.type,
         values=tuple(values),
-        part=spec.get("part", "body"),
-        condition=spec.get("condition", "or"),
-        negative=bool(spec.get("negative", False)),
-        case_insensitive=bool(spec.get("case_insensitive", False)),
+        part=spec.part,
+        condition=spec.condition,
+        negative=spec.negative,
+        case_insensitive=spec.case_insensitive,
         patterns=patterns,
     )
 
 
-def _compile(pattern: Any, flags: int, where: str) -> rx.Pattern:
+def _compile(pattern: str, flags: int, where: str) -> rx.Pattern:
     """A signature's regex, compiled with RE2 when the file is loaded."""
-    if not isinstance(pattern, str):
-        raise RegistryError(f"{where}: a regex must be a string")
     try:
         return rx.compile(pattern, flags, where=where)
     except rx.PatternError as exc:
         raise RegistryError(str(exc)) from None
 
 
-def load_file(path: Path) -> list[Signature]:
-    """Parse one signature file; raise RegistryError on anything malformed."""
+def _signature(entry: SignatureSpec, where: str) -> Signature:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{path.name}: {exc}") from None
-    sigs = []
-    for i, entry in enumerate(data.get("check", [])):
-        where = f"{path.name} check #{i + 1}"
-        try:
-            meta = CheckMeta(**{k: entry[k] for k in META_KEYS if k in entry})
-        except TypeError as exc:
-            raise RegistryError(f"{where}: {exc}") from None
-        if not entry.get("paths") or not entry.get("matchers"):
-            raise RegistryError(f"{where}: needs paths and matchers")
-        sigs.append(
-            Signature(
-                meta=meta,
-                paths=tuple(entry["paths"]),
-                matchers=tuple(_matcher(m, where) for m in entry["matchers"]),
-                condition=entry.get("matchers_condition", "and"),
-                method=entry.get("method", "GET"),
-                raw=bool(entry.get("raw", False)),
-                soft404=bool(entry.get("soft404", True)),
-                stop_at_first=bool(entry.get("stop_at_first", False)),
-                extract=tuple(_compile(p, 0, where) for p in entry.get("extract", ())),
-                evidence_mask=entry.get("evidence_mask"),
-                requires=tuple(entry.get("requires", ())),
-            )
-        )
-    return sigs
+        meta = CheckMeta(**{k: getattr(entry, k) for k in META_KEYS})
+    except TypeError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
+    return Signature(
+        meta=meta,
+        paths=tuple(entry.paths),
+        matchers=tuple(_matcher(m, where) for m in entry.matchers),
+        condition=entry.matchers_condition,
+        method=entry.method,
+        raw=entry.raw,
+        soft404=entry.soft404,
+        stop_at_first=entry.stop_at_first,
+        extract=tuple(_compile(p, 0, where) for p in entry.extract),
+        evidence_mask=entry.evidence_mask,
+        requires=tuple(entry.requires),
+    )
+
+
+def load_file(path: Path) -> list[Signature]:
+    """Parse and validate one signature file; raise RegistryError on anything malformed
+    (one line naming the file, the check and the key)."""
+    try:
+        spec = read_table(path, SignatureFile)
+    except KnowledgeError as exc:
+        raise RegistryError(str(exc)) from None
+    return [_signature(entry, f"{path.name} check #{i}") for i, entry in enumerate(spec.check, 1)]
+
+
+@cache
+def _load_dir(directory: Path) -> tuple[Signature, ...]:
+    return tuple(sig for path in sorted(directory.glob("*.toml")) for sig in load_file(path))
+
+
+def load_dir(directory: Path = SIGNATURES) -> tuple[Signature, ...]:
+    """Every signature of ``directory/*.toml``, parsed once per process and kept."""
+    return _load_dir(directory.resolve())
 
 
 def register_signatures(directory: Path) -> int:
     """Register every signature in ``directory/*.toml`` as an active check."""
     count = 0
-    for path in sorted(directory.glob("*.toml")):
-        for sig in load_file(path):
+    for sig in load_dir(directory):
 
-            async def fn(ctx: CheckContext, _sig: Signature = sig) -> None:
-                await run_signature(_sig, ctx)
+        async def fn(ctx: CheckContext, _sig: Signature = sig) -> None:
+            await run_signature(_sig, ctx)
 
-            REGISTRY.add(Check(meta=sig.meta, kind="active", fn=fn))
-            count += 1
+        REGISTRY.add(Check(meta=sig.meta, kind="active", fn=fn))
+        count += 1
     return count

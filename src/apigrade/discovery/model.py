@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Where a parameter travels in the request.
-LOCATIONS = ("query", "path", "header", "cookie", "body", "form")
-# The JSON-schema-like types a parameter may carry.
-TYPES = ("integer", "string", "number", "boolean", "object", "array")
-
 
 @dataclass(frozen=True)
 class Param:
@@ -16,7 +11,7 @@ class Param:
 
     name: str
     location: str  # "query" | "path" | "header" | "cookie" | "body" | "form"
-    type: str | None = None  # one of TYPES, or None when unknown
+    type: str | None = None  # integer, string, number, boolean, object, array; None: unknown
     required: bool = False
     example: str | None = None
 

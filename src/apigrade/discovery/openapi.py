@@ -72,7 +72,6 @@ class Spec:
     base_path: str = "/"  # server path prefix the endpoints were built on
     endpoints: list[Endpoint] = field(default_factory=list)
     raw_security_schemes: dict[str, Any] = field(default_factory=dict)
-    global_security: list[dict[str, Any]] | None = None
 
 
 def looks_like_spec(text: str) -> bool:
@@ -599,7 +598,6 @@ def parse_spec(text: str, base_url: str, content_type: str | None = None) -> Spe
         else:
             components = doc.get("components")
             schemes = components.get("securitySchemes") if isinstance(components, dict) else None
-        sec = doc.get("security")
         return Spec(
             spec_version=version,
             title=title if isinstance(title, str) else None,
@@ -607,9 +605,6 @@ def parse_spec(text: str, base_url: str, content_type: str | None = None) -> Spe
             base_path=base_path,
             endpoints=endpoints,
             raw_security_schemes=schemes if isinstance(schemes, dict) else {},
-            global_security=[x for x in sec if isinstance(x, dict)]
-            if isinstance(sec, list)
-            else None,
         )
     except (RecursionError, ValueError, TypeError, AttributeError, KeyError):
         return None

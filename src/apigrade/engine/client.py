@@ -59,7 +59,6 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 @dataclass
 class Stats:
     sent: int = 0
-    cache_hits: int = 0
     errors: list[str] = field(default_factory=list)
     refused: int = 0
     failures_in_a_row: int = 0
@@ -172,7 +171,6 @@ class Engine:
         key = probe.key()
         fut = self._cache.get(key)
         if fut is not None:
-            self.stats.cache_hits += 1
             return await asyncio.shield(fut)
         if self.stats.failures_in_a_row >= self.FAILURE_LIMIT:
             self.stats.skipped += 1

@@ -48,7 +48,6 @@ class Discoverer:
         self.spec_text = load_local_spec(spec) if spec else None
         self._seen: set[str] = set()
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
-        self.spec_found: str | None = None
 
     def _add(self, ep: Endpoint) -> None:
         key = (ep.method.upper(), ep.url)
@@ -171,7 +170,6 @@ class Discoverer:
             parsed = await self._named_spec(self.spec_text)
             if parsed is None:
                 raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")
-            self.spec_found = self.spec
             for ep in parsed.endpoints:
                 self._add(ep)
             return
@@ -180,7 +178,6 @@ class Discoverer:
             parsed = await self._named_spec(text)
             if parsed is None:
                 raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")
-            self.spec_found = self.spec
             for ep in parsed.endpoints:
                 self._add(ep)
             return
@@ -210,7 +207,6 @@ class Discoverer:
                     break
             if parsed is None:
                 continue
-            self.spec_found = url
             self.state.kb.facts.setdefault("specs", []).append(url)
             for ep in parsed.endpoints:
                 self._add(ep)

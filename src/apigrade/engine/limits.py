@@ -22,10 +22,6 @@ class Budget:
             raise BudgetExhausted
         self.used += 1
 
-    @property
-    def exhausted(self) -> bool:
-        return self.used >= self.limit
-
 
 class RateLimiter:
     """At most ``rate`` request starts per second, evenly spaced; ``None`` means no limit."""

@@ -20,6 +20,22 @@ EXTENSIONS = {
 Trend = list[tuple[str, int]]
 
 
+def formats() -> tuple[str, ...]:
+    """Every format ``-f`` accepts: the built-in ones, then those of reporter plugins."""
+    from apigrade.plugins import reporters
+
+    return FORMATS + tuple(sorted(reporters(FORMATS)))
+
+
+def extension(fmt: str) -> str:
+    """The file suffix of a format with ``--output-dir``."""
+    if fmt in EXTENSIONS:
+        return EXTENSIONS[fmt]
+    from apigrade.plugins import reporters
+
+    return reporters(FORMATS)[fmt].suffix
+
+
 def renderer(
     fmt: str, *, fail_on: Severity | None = None, trend: Trend | None = None
 ) -> Callable[[ScanReport], str] | None:
@@ -52,4 +68,7 @@ def renderer(
         from apigrade.report.junit import render_junit
 
         return lambda r: render_junit(r, fail_on)  # None: every finding but info fails
-    return None
+    from apigrade.plugins import reporters
+
+    plugin = reporters(FORMATS).get(fmt)  # apigrade.reporters entry points
+    return plugin.render if plugin is not None else None

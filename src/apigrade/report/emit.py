@@ -11,18 +11,19 @@ from rich.console import Console
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
 from apigrade.options import write_text
-from apigrade.report import EXTENSIONS, FORMATS, Trend, renderer
+from apigrade.report import Trend, extension, formats, renderer
 from apigrade.report.escape import one_line
 
 
-def check_formats(formats: list[str], output: Path | None, output_dir: Path | None) -> None:
+def check_formats(chosen: list[str], output: Path | None, output_dir: Path | None) -> None:
     """Validate a format selection before any scanning starts."""
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise UsageError(f"bad --format {fmt!r}: one of {', '.join(FORMATS)}")
+    known = formats()  # built-in and plugin formats
+    for fmt in chosen:
+        if fmt not in known:
+            raise UsageError(f"bad --format {fmt!r}: one of {', '.join(known)}")
         if renderer(fmt) is None:
             raise UsageError(f"format {fmt!r} is not available in this version")
-    if len(formats) > 1 and output_dir is None:
+    if len(chosen) > 1 and output_dir is None:
         raise UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise UsageError("give --output or --output-dir, not both")
@@ -60,7 +61,7 @@ def emit(
     for fmt in formats:
         render = renderer(fmt, fail_on=fail_on, trend=trend)
         assert render is not None
-        path = output if output is not None else output_dir / f"apigrade{EXTENSIONS[fmt]}"  # type: ignore[operator]
+        path = output if output is not None else output_dir / f"apigrade{extension(fmt)}"  # type: ignore[operator]
         write_text(path, render(report))
         written.append(path)
     (err or Console(stderr=True)).print(

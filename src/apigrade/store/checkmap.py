@@ -1,9 +1,8 @@
 """Which runnable checks re-produce a finding kind (for ``verify``).
 
 A finding's ``check_id`` is either a runnable check or a *finding kind* that some check
-reports with ``Hit(check=...)``. Kinds are declared with ``finding_kind(...)`` in the
-module of the check that emits them, so the emitters of a kind are the checks of the
-module that declares it, which the registry records (``REGISTRY.emitters``).
+reports with ``Hit(check=...)``. Kinds are declared with ``finding_kind(parent=...)``,
+naming the checks that emit them, which the registry records (``REGISTRY.emitters``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from apigrade.errors import ApigradeError
+from apigrade.extras import require
 
 #: How long a writer waits for another process's transaction (SQLite busy timeout).
 BUSY_TIMEOUT_S = 30.0
@@ -49,6 +50,7 @@ def create_db_engine(url: URL) -> Engine:
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
+        require("postgres", "a PostgreSQL history database (--db postgresql://…)")
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"cannot open the history database: {reason(exc)}") from None

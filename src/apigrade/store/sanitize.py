@@ -59,6 +59,8 @@ def stored_options(options: ScanOptions) -> dict[str, Any]:
         "concurrency": options.concurrency,
         "rate": options.rate,
         "timeout": options.timeout,
+        "scope": list(options.scope),
+        "skip": list(options.skip),
     }
 
 
@@ -66,7 +68,7 @@ def options_from_stored(data: dict[str, Any]) -> ScanOptions:
     """Scan options rebuilt from :func:`stored_options` (credentials must be given again)."""
     opts = ScanOptions()
     for name in ("insecure", "spec", "active", "wordlist", "max_requests", "concurrency",
-                 "rate", "timeout"):  # fmt: skip
+                 "rate", "timeout", "scope", "skip"):  # fmt: skip
         if name in data and data[name] is not None:
             setattr(opts, name, data[name])
     return opts

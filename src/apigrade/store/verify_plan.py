@@ -10,7 +10,7 @@ from pathlib import Path
 import apigrade.checks
 from apigrade.checks.context import CheckContext
 from apigrade.checks.registry import Check, CheckMeta
-from apigrade.checks.signature import Signature, load_file, run_signature
+from apigrade.checks.signature import Signature, load_dir, run_signature
 from apigrade.engine.target import Target
 from apigrade.model import Category, Confidence, Finding, ScanReport, Severity, normalise_url
 from apigrade.store.checkmap import companions, emitters
@@ -73,7 +73,7 @@ def plan(baseline: ScanReport, active: bool = False) -> VerifyPlan:
 
 
 def _signatures() -> dict[str, Signature]:
-    return {s.meta.id: s for path in sorted(SIGNATURES.glob("*.toml")) for s in load_file(path)}
+    return {s.meta.id: s for s in load_dir(SIGNATURES)}  # parsed once per process
 
 
 def narrow_signatures(

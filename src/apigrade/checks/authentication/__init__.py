@@ -110,7 +110,7 @@ def body_tokens(text: str) -> list[str]:
 
 
 def _exchange_artefacts(exchange: Exchange) -> Iterator[Artefact]:
-    from apigrade.checks.misconfiguration.cookie_flags import set_cookies
+    from apigrade.checks.common.cookies import set_cookies
 
     for cookie in set_cookies(exchange):
         yield Artefact(cookie.value, "set-cookie", cookie.name, exchange.url)

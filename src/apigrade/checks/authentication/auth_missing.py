@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     PRIVATE_SEGMENTS,
     fill,
     get_anonymous,

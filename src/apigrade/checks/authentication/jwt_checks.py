@@ -28,8 +28,8 @@ from apigrade.checks.authentication import (
     user_cookie_header,
     user_headers,
 )
+from apigrade.checks.common.session_fields import describe, sensitive_fields
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.data_exposure.session_contents import describe, sensitive_fields
 from apigrade.checks.registry import active, finding_kind
 from apigrade.engine.http import Exchange, request_cookies
 from apigrade.model import Confidence, Severity
@@ -61,6 +61,7 @@ _JWT_FIX = (
 
 finding_kind(
     id="jwt.missing-exp",
+    parent="jwt.alg-none",
     title="JWT without an expiry (exp claim)",
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
@@ -75,6 +76,7 @@ finding_kind(
 )
 finding_kind(
     id="jwt.long-lifetime",
+    parent="jwt.alg-none",
     title="JWT valid for more than 24 hours",
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
@@ -88,6 +90,7 @@ finding_kind(
 )
 finding_kind(
     id="jwt.key-confusion",
+    parent="jwt.alg-none",
     title="JWT algorithm confusion: HS256 token signed with the public key accepted",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
@@ -111,6 +114,7 @@ finding_kind(
 )
 finding_kind(
     id="jwt.sensitive-claims",
+    parent="jwt.alg-none",
     title="JWT carries personal or sensitive claims",
     category="data-exposure",
     owasp="API3:2023",

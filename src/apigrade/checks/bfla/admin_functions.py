@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     ADMIN_SEGMENTS,
     TEMPLATE,
     fill,

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from apigrade.checks.bfla.admin_functions import candidates as admin_candidates
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     fill,
     get_anonymous,
     get_endpoints,

@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.bola.object_ids import (
+    FIX,
+    MAX_REQUESTS,
+    REFERENCES,
+    Route,
+    object_routes,
+    shown,
+)
+from apigrade.checks.common.apiutil import (
     TEMPLATE,
     Counter,
     get_as,
@@ -24,14 +32,6 @@ from apigrade.checks.bola.apiutil import (
     record_id,
     segments,
     uniq,
-)
-from apigrade.checks.bola.object_ids import (
-    FIX,
-    MAX_REQUESTS,
-    REFERENCES,
-    Route,
-    object_routes,
-    shown,
 )
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active

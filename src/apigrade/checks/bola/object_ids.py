@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     PRIVATE_IDENTITY_KEYS,
     TEMPLATE,
     Counter,

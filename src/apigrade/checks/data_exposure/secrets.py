@@ -36,13 +36,11 @@ import binascii
 import ipaddress
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from apigrade import rx
+from apigrade import knowledge, rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import finding_kind, passive
 from apigrade.engine.http import Exchange
@@ -55,42 +53,15 @@ _TEXT_TYPES = ("json", "html", "text/", "javascript", "xml", "ecmascript", "")
 _SCRIPTISH = ("html", "javascript", "ecmascript")
 
 
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    pattern: rx.Pattern
-    severity: Severity
-    json_owned: bool = False  # props.excessive-data-exposure reports it in JSON
-    pages_only: bool = False  # only in HTML / JavaScript bodies
-    # The value must not be followed by a letter, a digit or one of these characters.
-    ends_before: str | None = None
-
-    def accept(self, m: rx.Match) -> bool:
-        if self.ends_before is None:
-            return True
-        after = m.string[m.end(1) : m.end(1) + 1]
-        return not after or not (after.isascii() and (after.isalnum() or after in self.ends_before))
+# Key and token formats: ``data/secrets.toml``, the entries for this check.
+Kind = knowledge.SecretFormat
 
 
-KINDS = (
-    Kind("AWS secret access key", rx.compile(
-        r"(?i)aws_?secret_?(?:access_?)?key[\"'\s]{0,3}[:=]\s*[\"']?([A-Za-z0-9/+=]{40})"),
-        Severity.HIGH, ends_before="/+="),
-    Kind("AWS access key id", rx.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{16})\b"), Severity.MEDIUM, True),
-    Kind("private key", rx.compile(
-        r"(-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
-        r"(?:\\n|\s)+[A-Za-z0-9+/=:,\- ]{64}"), Severity.HIGH, True),
-    Kind("GitHub token", rx.compile(r"\b((?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}))\b"),
-         Severity.HIGH, True),
-    Kind("Slack token", rx.compile(r"\b(xox[abposr]-[0-9A-Za-z-]{10,200})"), Severity.HIGH, True),
-    Kind("Slack webhook URL", rx.compile(
-        r"(https://hooks\.slack\.com/services/T[0-9A-Z]{6,}/B[0-9A-Z]{6,}/[0-9A-Za-z]{20,})"),
-        Severity.MEDIUM),
-    Kind("Stripe live secret key", rx.compile(r"\b([sr]k_live_[0-9A-Za-z]{20,200})\b"), Severity.HIGH, True),
-    Kind("Google API key", rx.compile(r"\b(AIza[0-9A-Za-z_\-]{35})"), Severity.LOW, ends_before="_-"),
-    Kind("JWT", rx.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})"),
-         Severity.LOW, pages_only=True),
-)  # fmt: skip
+def _kinds() -> tuple[Kind, ...]:
+    return knowledge.secret_formats("secrets.exposed-secret")
+
+
+KINDS = _kinds()  # read and validated at import: a bad table fails the build
 _PLACEHOLDER = rx.compile(r"example|xxxx|XXXX|0{8}|1234567890|placeholder|your", rx.I)
 _FILE_EXT = rx.compile(
     r"(?:^\.|\.(?:env[\w.]*|flaskenv|py|pyc|cfg|ini|conf|config|toml|ya?ml|properties|bak|old|"
@@ -116,6 +87,7 @@ def _ip_alone(m: rx.Match) -> bool:
 
 finding_kind(
     id="exposure.internal-ip",
+    parent="secrets.exposed-secret",
     title="Response discloses internal IP addresses",
     category="data-exposure",
     severity=Severity.LOW,
@@ -141,13 +113,12 @@ finding_kind(
 @lru_cache(maxsize=2)
 def signature_paths(secret_files: bool) -> frozenset[str]:
     """Paths signature checks probe: all, or those for secret files and dumps (538/530/489)."""
-    from apigrade.checks.signature import load_file
+    from apigrade.checks.signature import load_dir
 
     out: set[str] = set()
-    for path in sorted((Path(__file__).parent.parent / "signatures").glob("*.toml")):
-        for sig in load_file(path):
-            if not secret_files or sig.meta.cwe in (538, 530, 489):
-                out.update(p.rstrip("/") or "/" for p in sig.paths)
+    for sig in load_dir():
+        if not secret_files or sig.meta.cwe in (538, 530, 489):
+            out.update(p.rstrip("/") or "/" for p in sig.paths)
     return frozenset(out)
 
 
@@ -194,7 +165,7 @@ def _sent(ex: Exchange, ctx: CheckContext) -> str:
 
 def find_secrets(text: str, *, pages: bool, json_api: bool) -> Iterator[tuple[Kind, str]]:
     """(kind, value) of every secret in ``text`` that this check reports."""
-    for kind in KINDS:
+    for kind in _kinds():
         if (kind.pages_only and not pages) or (kind.json_owned and json_api):
             continue
         for m in kind.pattern.finditer(text, accept=kind.accept):

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from apigrade import rx
+from apigrade import knowledge, rx
+from apigrade.checks.common.werkzeug_page import is_werkzeug_debugger_page
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.misconfiguration.werkzeug_debugger import is_werkzeug_debugger_page
 from apigrade.checks.registry import passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
@@ -82,23 +82,17 @@ def _python(text: str) -> Sign | None:
 
 # -- SQL -----------------------------------------------------------------------------
 
-_SQL: tuple[tuple[str, rx.Pattern, bool], ...] = (
-    ("SQLAlchemy", rx.compile(r"\(Background on this error at: https?://sqlalche\.me/e/[^\s)]*\)"), True),
-    ("MySQL", rx.compile(r"You have an error in your SQL syntax; check the manual that corresponds to your (?:MySQL|MariaDB) server version for the right syntax to use near '"), True),
-    ("SQLAlchemy", rx.compile(r"\bsqlalchemy\.exc\.[A-Z]\w+(?:Error|Exception)\b[^\n]{0,200}"), False),
-    ("psycopg", rx.compile(r"\bpsycopg2?\.(?:errors\.[A-Z]\w+|OperationalError|ProgrammingError|IntegrityError|DataError)\b[^\n]{0,200}"), False),
-    ("sqlite3", rx.compile(r"\bsqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)\b[^\n]{0,200}"), False),
-    ("MySQL", rx.compile(r"\b(?:pymysql\.err|MySQLdb\._?exceptions|mysql\.connector\.errors)\.\w+[^\n]{0,200}"), False),
-    ("PostgreSQL", rx.compile(r'\bERROR:\s+(?:syntax error at or near "|unterminated quoted string at or near )[^\n]{0,120}'), False),
-    ("SQLite", rx.compile(r'\bnear "[^"\n]{1,40}": syntax error|\bunrecognized token: "[^\n]{0,60}'), False),
-    ("Oracle", rx.compile(r"\bORA-\d{5}: [^\n]{0,160}"), False),
-    ("SQL Server", rx.compile(r"Unclosed quotation mark after the character string[^\n]{0,120}"), False),
-)  # fmt: skip
+def _sql_errors() -> tuple[knowledge.DbError, ...]:
+    """Database error messages: ``data/db_errors.toml``, the entries for this check."""
+    return knowledge.db_errors("errors.verbose-error")
+
+
+_sql_errors()  # read and validated at import: a bad table fails the build
 _SQL_STMT = rx.compile(r"\[SQL: ([^\]\n]{1,200})")
 
 
 def _sql(text: str) -> Sign | None:
-    hits = [(engine, m, strong) for engine, pat, strong in _SQL if (m := pat.search(text))]
+    hits = [(e.dbms, m, e.strong) for e in _sql_errors() if (m := e.pattern.search(text))]
     if not hits:
         return None
     # The driver's message says more than SQLAlchemy's "Background on this error" footer.

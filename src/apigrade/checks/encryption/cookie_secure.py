@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.misconfiguration.cookie_flags import (
+from apigrade.checks.common.cookies import (
     FLASK_COOKIE_CONFIG,
     is_csrf_cookie,
     is_session_cookie,
     remediation_for,
     set_cookies,
 )
+from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity

@@ -35,9 +35,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from apigrade.checks.common.local import in_process
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, finding_kind
-from apigrade.checks.ssrf.local import in_process
 from apigrade.engine.handshake import TlsHello, TlsResult
 from apigrade.engine.http import Probe
 from apigrade.engine.target import Origin, Target, origin_url
@@ -118,6 +118,7 @@ async def inspect(shake: Handshake) -> TlsFacts | None:
 
 finding_kind(
     id="tls.legacy-protocol",
+    parent=("tls.invalid-certificate", "tls.no-https-redirect"),
     title="Server accepts TLS 1.0 or TLS 1.1",
     category="encryption",
     severity=Severity.MEDIUM,
@@ -139,6 +140,7 @@ finding_kind(
 )
 finding_kind(
     id="tls.weak-cipher",
+    parent=("tls.invalid-certificate", "tls.no-https-redirect"),
     title="Server accepts a weak TLS cipher suite",
     category="encryption",
     severity=Severity.MEDIUM,

@@ -11,6 +11,7 @@ from apigrade.model import Confidence, Severity
 
 finding_kind(
     id="tls.missing-hsts",
+    parent="tls.cleartext-http",
     title="HTTPS site without Strict-Transport-Security",
     category="encryption",
     severity=Severity.MEDIUM,

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from apigrade.checks.bola.apiutil import json_body
-from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import (
+from apigrade.checks.common.apiutil import json_body
+from apigrade.checks.common.slots import (
     Slot,
     build_url,
     default_value,
@@ -40,6 +39,7 @@ from apigrade.checks.input_validation import (
     slots,
     token,
 )
+from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.discovery.model import Endpoint
 from apigrade.engine.http import Exchange, Probe

@@ -15,11 +15,10 @@ Bound: at most 8 parameters (names such as regex/pattern/filter first), 2 reques
 
 from __future__ import annotations
 
-import asyncio
-
 from apigrade import rx
+from apigrade.checks.common.fanout import fan_out
+from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
@@ -117,7 +116,4 @@ async def test_slot(ctx: CheckContext, slot: Slot) -> Hit | None:
     ),
 )
 async def user_regex(ctx: CheckContext) -> None:
-    hits = await asyncio.gather(*(test_slot(ctx, s) for s in candidates(ctx)))
-    for hit in hits:
-        if hit is not None:
-            ctx.report(hit)
+    await fan_out(ctx, candidates(ctx), test_slot)

@@ -22,11 +22,10 @@ parameter that shows nothing): at most 60 requests.
 
 from __future__ import annotations
 
-import asyncio
-
-from apigrade import rx
+from apigrade import knowledge
+from apigrade.checks.common.fanout import fan_out
+from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots
 from apigrade.checks.registry import active
 from apigrade.discovery.model import Param
 from apigrade.engine.http import Exchange
@@ -36,34 +35,23 @@ MAX_SLOTS = 10
 MAX_TEXT = 200_000
 QUOTES = ("'", '"')
 
-# Database error signatures: driver exception names and the engines' own messages.
-_SQL_ERRORS: tuple[tuple[str, rx.Pattern], ...] = tuple(
-    (engine, rx.compile(pat))
-    for engine, pat in (
-        ("SQLite", r"\bsqlite3\.(?:OperationalError|ProgrammingError|DatabaseError|IntegrityError)\b"),
-        ("SQLite", r'\bunrecognized token: "|\bnear "[^"\n]{0,60}": syntax error|\bSQLITE_ERROR\b'),
-        ("PostgreSQL", r"\bpsycopg2?\.(?:errors\.\w+|ProgrammingError|OperationalError|DataError)\b"),
-        ("PostgreSQL", r'\bunterminated quoted string at or near "|\bsyntax error at or near "'),
-        ("PostgreSQL", r"\bPG::SyntaxError\b|\borg\.postgresql\.util\.PSQLException\b|\bpg_query\(\)"),
-        ("MySQL", r"You have an error in your SQL syntax|\bcom\.mysql\.jdbc\.|\bWarning: mysqli?_\w+\(\)"),
-        ("MySQL", r"\b(?:pymysql\.err|MySQLdb\._?exceptions|mysql\.connector\.errors)\.\w+"),
-        ("SQLAlchemy", r"\bsqlalchemy\.exc\.\w+|\(Background on this error at: https?://sqlalche\.me"),
-        ("ODBC", r"\[Microsoft\]\[ODBC|\[ODBC [^\]\n]{0,40}Driver|\bpyodbc\.\w+Error\b|\bSQLSTATE\[\w+\]"),
-        ("SQL Server", r"Unclosed quotation mark after the character string|Incorrect syntax near '"),
-        ("SQL Server", r"\bSystem\.Data\.SqlClient\.SqlException\b|Microsoft OLE DB Provider for"),
-        ("Oracle", r"\bORA-\d{5}:|quoted string not properly terminated"),
-        ("JDBC", r"\bjava\.sql\.SQL\w*Exception\b|\bPDOException\b"),
-    )
-)  # fmt: skip
+
+def _sql_errors() -> tuple[knowledge.DbError, ...]:
+    """Database error signatures (``data/db_errors.toml``): driver exception names and the
+    engines' own messages."""
+    return knowledge.db_errors("sqli.error-based")
+
+
+_sql_errors()  # read and validated at import: a bad table fails the build
 
 
 def sql_error(text: str) -> tuple[str, str] | None:
     """(engine, matched text) of the first SQL error signature in a body."""
     text = text[:MAX_TEXT].replace('\\"', '"')  # JSON-escaped messages
-    for engine, pat in _SQL_ERRORS:
-        m = pat.search(text)
+    for entry in _sql_errors():
+        m = entry.pattern.search(text)
         if m:
-            return engine, " ".join(text[m.start() : m.end() + 80].split())
+            return entry.dbms, " ".join(text[m.start() : m.end() + 80].split())
     return None
 
 
@@ -197,7 +185,4 @@ async def _hit(
 )
 async def sql_injection(ctx: CheckContext) -> None:
     """One differential per candidate parameter, all parameters concurrently."""
-    hits = await asyncio.gather(*(test_slot(ctx, s) for s in candidates(ctx)))
-    for hit in hits:
-        if hit is not None:
-            ctx.report(hit)
+    await fan_out(ctx, candidates(ctx), test_slot)

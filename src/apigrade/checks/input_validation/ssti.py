@@ -14,13 +14,13 @@ value. A hit is then confirmed step by step, each step able to reject it:
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from urllib.parse import urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.fanout import fan_out, gather_bounded
+from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
 from apigrade.discovery.model import Endpoint, Param
 from apigrade.engine.http import Exchange
@@ -150,6 +150,12 @@ def slot_label(slot: Slot) -> str:
     return f"{slot.location} parameter {slot.name!r}"
 
 
+async def _confirm_first(ctx: CheckContext, first: tuple[Slot, Exchange, int, int]) -> Hit | None:
+    """The second stage of a first-stage hit."""
+    slot, _ex, a, b = first
+    return await confirm(ctx, slot, a, b)
+
+
 @active(
     id="ssti.template-injection",
     title="Server-side template injection",
@@ -186,9 +192,6 @@ def slot_label(slot: Slot) -> str:
 )
 async def template_injection(ctx: CheckContext) -> None:
     """Arithmetic in each candidate, then a three-step confirmation of each hit."""
-    firsts = await asyncio.gather(*(first_stage(ctx, s) for s in candidates(ctx)))
+    firsts = await gather_bounded(ctx, candidates(ctx), first_stage)
     hits = [f for f in firsts if f is not None][:MAX_CONFIRM]
-    confirmed = await asyncio.gather(*(confirm(ctx, s, a, b) for s, _ex, a, b in hits))
-    for hit in confirmed:
-        if hit is not None:
-            ctx.report(hit)
+    await fan_out(ctx, hits, _confirm_first)

@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange, Probe
 from apigrade.model import Confidence, Severity

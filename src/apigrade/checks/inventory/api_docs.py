@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import ADMIN_SEGMENTS, path_of, segments
+from apigrade.checks.common.apiutil import ADMIN_SEGMENTS, path_of, segments
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.discovery.openapi import parse_spec

@@ -13,7 +13,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from apigrade.checks.bola.apiutil import json_body, path_of, uniq
+from apigrade.checks.common.apiutil import json_body, path_of, uniq
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange, Probe

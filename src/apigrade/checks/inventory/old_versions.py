@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     TEMPLATE,
     fill,
     get_endpoints,
@@ -42,6 +42,7 @@ _RETIRE = (
 
 finding_kind(
     id="inventory.old-api-version-unprotected",
+    parent="inventory.old-api-version",
     title="Older API version answers without the authorisation the current one requires",
     category="inventory",
     severity=Severity.HIGH,

@@ -16,7 +16,7 @@ import posixpath
 import secrets
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import (
+from apigrade.checks.common.apiutil import (
     TEMPLATE,
     fill,
     json_body,

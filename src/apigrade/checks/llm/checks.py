@@ -27,6 +27,7 @@ from apigrade.model import Confidence, Severity
 
 finding_kind(
     id="llm.model-disclosure",
+    parent=("llm.prompt-injection", "llm.system-prompt-leak"),
     title="AI endpoint discloses the model it runs",
     category="llm",
     severity=Severity.INFO,

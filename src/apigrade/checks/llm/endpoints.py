@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.slots import build_body, build_url, get_endpoints
 from apigrade.checks.context import CheckContext
-from apigrade.checks.input_validation import build_body, build_url, get_endpoints
 from apigrade.discovery.model import Endpoint, Param
 from apigrade.engine.http import Exchange, Probe
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 
+from apigrade.checks.common.slots import token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import token
 from apigrade.checks.llm.endpoints import Chat
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence

@@ -123,6 +123,7 @@ def _other_secrets(rows: dict[str, object]) -> list[str]:
 
 finding_kind(
     id="flask.debug-toolbar-secret-key",
+    parent=("flask.debug-toolbar", "flask.debug-toolbar-assets"),
     title="Flask SECRET_KEY disclosed by the debug toolbar's Config panel",
     category="data-exposure",
     severity=Severity.HIGH,

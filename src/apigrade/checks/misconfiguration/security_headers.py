@@ -13,6 +13,7 @@ _COMMON = dict(category="misconfiguration", owasp="API8:2023", confidence=Confid
 
 finding_kind(
     id="headers.missing-frame-protection",
+    parent="headers.missing-csp",
     title="Page can be framed by any site (clickjacking)",
     severity=Severity.LOW,
     cwe=1021,
@@ -26,6 +27,7 @@ finding_kind(
 )
 finding_kind(
     id="headers.missing-nosniff",
+    parent="headers.missing-csp",
     title="X-Content-Type-Options: nosniff is missing",
     severity=Severity.INFO,
     cwe=693,

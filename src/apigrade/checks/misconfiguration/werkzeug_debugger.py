@@ -21,13 +21,16 @@ The scanner only ever sends ``cmd=resource``: it never asks for ``pinauth`` or
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from apigrade import rx
+from apigrade.checks.common.werkzeug_page import (
+    DebugPage,
+    parse_debugger_page,
+)
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, finding_kind, passive
 from apigrade.engine.http import Exchange, Probe
@@ -63,13 +66,6 @@ _CSS_RULES = tuple(
         r"#11557C",
     )
 )
-_TITLE = rx.compile(r"<title>([^<]{0,300}) // Werkzeug Debugger</title>")
-_JS_BOOL = {
-    name: rx.compile(rf"\b{name}\s*=\s*(true|false)\b")
-    for name in ("CONSOLE_MODE", "EVALEX", "EVALEX_TRUSTED")
-}
-_PLAIN_COMMENT = rx.compile(r"<!--\s*(Traceback \(most recent call last\):.*?)-->", rx.S)
-_TEXTAREA = rx.compile(r"<textarea[^>]*>(.*?)</textarea>", rx.S)
 _FRAME = rx.compile(r'^\s*File "([^"\n]+)", line (\d+), in ([^\n]+)$', rx.M)
 _PY_VERSION = rx.compile(r"python(\d\.\d{1,2})\b")
 _LIB_DIRS = ("site-packages", "dist-packages", "/lib/python", "\\lib\\", "<frozen")
@@ -134,54 +130,6 @@ def hint_is_before_303(hint: str | None) -> bool:
     return hint in ("< 2.0", "2.0 to 3.0.2")
 
 
-@dataclass(frozen=True)
-class DebugPage:
-    """What a Werkzeug debugger page (traceback or console) says about itself."""
-
-    console: bool
-    evalex: bool
-    evalex_trusted: bool
-    title: str
-    plaintext: str = ""
-
-    @property
-    def unlocked(self) -> bool:
-        """Code can be run from this page without a PIN."""
-        return self.evalex and self.evalex_trusted
-
-
-def parse_debugger_page(text: str) -> DebugPage | None:
-    """Parse a Werkzeug debugger HTML page; None for anything else."""
-    head = text[:6000]
-    title = _TITLE.search(head)
-    if title is None:
-        return None
-    flags = {name: pat.search(head) for name, pat in _JS_BOOL.items()}
-    if any(m is None for m in flags.values()):
-        return None
-    val = {name: m.group(1) == "true" for name, m in flags.items() if m is not None}
-    plain = ""
-    if not val["CONSOLE_MODE"]:
-        found = _PLAIN_COMMENT.search(text)
-        if found:
-            plain = found.group(1)
-        else:
-            area = _TEXTAREA.search(text)
-            plain = html.unescape(area.group(1)) if area else ""
-    return DebugPage(
-        console=val["CONSOLE_MODE"],
-        evalex=val["EVALEX"],
-        evalex_trusted=val["EVALEX_TRUSTED"],
-        title=html.unescape(title.group(1)).strip(),
-        plaintext=plain,
-    )
-
-
-def is_werkzeug_debugger_page(text: str) -> bool:
-    """True for any page rendered by Werkzeug's debugger."""
-    return parse_debugger_page(text) is not None
-
-
 def _is_library(path: str) -> bool:
     return any(d in path for d in _LIB_DIRS)
 
@@ -220,6 +168,7 @@ def _path_url(url: str) -> str:
 
 finding_kind(
     id="flask.werkzeug-console-unlocked",
+    parent=("flask.werkzeug-debugger", "flask.werkzeug-traceback"),
     title="Werkzeug debugger console runs code without a PIN",
     category="misconfiguration",
     severity=Severity.CRITICAL,

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from apigrade import rx
-from apigrade.checks.bola.apiutil import json_body, norm_key
+from apigrade import knowledge, rx
+from apigrade.checks.common.apiutil import json_body, norm_key
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
 from apigrade.engine.http import Exchange
@@ -42,13 +42,14 @@ _HASHES = (
     ("Django password hash", rx.compile(r"^(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|scrypt)\$\S{10,}$")),
     ("salted sha/md5 hash", rx.compile(r"^(?:sha1|sha256|sha512|md5)\$[^$\s]*\$[0-9a-f]{32,}$")),
 )  # fmt: skip
-_KEY_FORMATS = (
-    ("AWS access key id", rx.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("Stripe secret key", rx.compile(r"\b[sr]k_live_[0-9A-Za-z]{16,}\b")),
-    ("GitHub token", rx.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    ("Slack token", rx.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("private key", rx.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----")),
-)
+
+
+def _key_formats() -> tuple[knowledge.SecretFormat, ...]:
+    """Provider key formats: ``data/secrets.toml``, the entries for this check."""
+    return knowledge.secret_formats("props.excessive-data-exposure")
+
+
+_key_formats()  # read and validated at import: a bad table fails the build
 PASSWORD_KEYS = frozenset({
     "password", "passwd", "pwd", "passwordhash", "hashedpassword", "passhash",
     "passwordhashed", "passworddigest", "encryptedpassword", "passwordsalt",
@@ -122,9 +123,9 @@ def _string_leak(path: str, key: str, value: str, listed: bool) -> Leak | None:
     for kind, pat in _HASHES:
         if pat.match(value):
             return Leak(path, kind, Severity.HIGH, mask(value))
-    for kind, pat in _KEY_FORMATS:
-        if pat.search(value):
-            return Leak(path, kind, Severity.HIGH, mask(value[:60]))
+    for fmt in _key_formats():
+        if fmt.pattern.search(value):
+            return Leak(path, fmt.name, fmt.severity, mask(value[:60]))
     if nk in PASSWORD_KEYS and value.strip("*•x "):  # "********" is a placeholder
         return Leak(path, "password field", Severity.HIGH, mask(value))
     if nk in SECRET_KEYS and len(value) >= 8:

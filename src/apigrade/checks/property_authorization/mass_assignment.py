@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from apigrade import rx
-from apigrade.checks.bola.apiutil import TEMPLATE, json_body, path_of, record, segments
+from apigrade.checks.common.apiutil import TEMPLATE, json_body, path_of, record, segments
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.discovery.model import Endpoint, Param

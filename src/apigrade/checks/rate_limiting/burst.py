@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.slots import build_url, default_value, get_endpoints, token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import build_url, default_value, get_endpoints, token
 from apigrade.checks.registry import active, finding_kind
 from apigrade.discovery.model import Endpoint
 from apigrade.engine.baseline import similar
@@ -70,6 +70,7 @@ _LIMIT_HEADERS = rx.compile(r"^(?:x-)?rate-?limit|^retry-after$|^x-ratelimit", r
 
 finding_kind(
     id="ratelimit.resource-use",
+    parent="ratelimit.auth-attempts",
     title="No rate limit on a costly endpoint",
     category="rate-limiting",
     severity=Severity.LOW,

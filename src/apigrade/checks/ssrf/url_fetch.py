@@ -27,10 +27,10 @@ from __future__ import annotations
 import asyncio
 
 from apigrade import rx
+from apigrade.checks.common.local import MARKER, runs_here
+from apigrade.checks.common.slots import Slot, get_endpoints, slots, token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, slots, token
 from apigrade.checks.registry import active
-from apigrade.checks.ssrf.local import MARKER, runs_here
 from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 

@@ -35,6 +35,7 @@ NULL = "null"
 
 finding_kind(
     id="cors.null-origin",
+    parent="cors.reflected-origin",
     title="CORS trusts the 'null' origin with credentials",
     category="unsafe-consumption",
     severity=Severity.HIGH,
@@ -57,6 +58,7 @@ finding_kind(
 )
 finding_kind(
     id="cors.permissive-origin",
+    parent="cors.reflected-origin",
     title="CORS allows any origin (without credentials)",
     category="unsafe-consumption",
     severity=Severity.INFO,

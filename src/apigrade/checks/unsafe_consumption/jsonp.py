@@ -16,12 +16,12 @@ Bound: at most 5 endpoints, at most 2 requests each (10).
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import quote, urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.fanout import fan_out
+from apigrade.checks.common.slots import token
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import token
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange, Probe
 from apigrade.model import Confidence, Severity
@@ -96,7 +96,4 @@ async def test_url(ctx: CheckContext, url: str) -> Hit | None:
     ),
 )
 async def jsonp(ctx: CheckContext) -> None:
-    hits = await asyncio.gather(*(test_url(ctx, u) for u in json_urls(ctx)))
-    for hit in hits:
-        if hit is not None:
-            ctx.report(hit)
+    await fan_out(ctx, json_urls(ctx), test_url)

@@ -11,12 +11,12 @@ Bound: at most 10 parameters, at most 3 requests each (30).
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urljoin, urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.fanout import fan_out
+from apigrade.checks.common.slots import Slot, get_endpoints, slots
 from apigrade.checks.context import CheckContext, Hit
-from apigrade.checks.input_validation import Slot, get_endpoints, slots
 from apigrade.checks.registry import active
 from apigrade.model import Confidence, Severity
 
@@ -102,7 +102,4 @@ async def test_slot(ctx: CheckContext, slot: Slot) -> Hit | None:
     ),
 )
 async def open_redirect(ctx: CheckContext) -> None:
-    hits = await asyncio.gather(*(test_slot(ctx, s) for s in candidates(ctx)))
-    for hit in hits:
-        if hit is not None:
-            ctx.report(hit)
+    await fan_out(ctx, candidates(ctx), test_slot)

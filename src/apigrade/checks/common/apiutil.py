@@ -1,6 +1,6 @@
-"""Helpers for JSON APIs, shared by the API authorisation checks.
+"""Helpers for JSON APIs, shared by checks of every category.
 
-Used by the bola, bfla, property-authorization, inventory and authentication checks:
+Used by the bola, bfla, property-authorization, inventory, authentication and injection checks:
 parse JSON bodies, tell data from error envelopes, fill ``{param}`` path templates, pick
 the identity fields of a record, and send probes as nobody or as a named identity.
 Everything but the probe wrappers at the end is pure.

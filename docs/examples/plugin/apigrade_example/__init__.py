@@ -1,0 +1,1 @@
+"""An example apigrade plugin (docs/extending.md)."""

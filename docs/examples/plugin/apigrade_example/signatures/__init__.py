@@ -1,0 +1,1 @@
+"""Signature files of the example plugin: every *.toml file in this package."""
