@@ -18,6 +18,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rawhttp import LoopbackServer  # noqa: E402
 
 Behaviour = Callable[[socket.socket], None]
+# Runs the CLI and records the process's own peak RSS (KiB) in the file named by argv[1].
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking test process.
+MEASURED_CLI = """
+import sys
+from apigrade.cli import main
+peak_file = sys.argv.pop(1)
+code = main(sys.argv[1:])
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+open(peak_file, "w").write(hwm)
+sys.exit(code)
+"""
+
 PAGE = b"<html><head><title>Hostile</title></head><body><a href='/x'>x</a></body></html>"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hostile_server import Behaviour, HostileServer, send  # noqa: E402
+from hostile_server import MEASURED_CLI, Behaviour, HostileServer, send  # noqa: E402
 
 from apigrade.checks.context import CheckContext, Hit  # noqa: E402
 from apigrade.checks.registry import REGISTRY, passive  # noqa: E402
@@ -36,16 +36,7 @@ ONE_MB_OF_JWT_PREFIXES = b"-eyJ" * 250_000  # case 1
 TWO_MIB_OF_YAML_ITEMS = b"- a\n" * (512 * 1024)  # case 3
 HOME = b"<html><head><title>cpu</title></head><body><a href='/spin'>spin</a></body></html>"
 
-# The CLI, recording its own peak RSS (KiB) in the file named by argv[1].
-MEASURED_SCAN = """
-import sys
-from apigrade.cli import main
-peak_file = sys.argv.pop(1)
-code = main(sys.argv[1:])
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
-open(peak_file, "w").write(hwm)
-sys.exit(code)
-"""
+MEASURED_SCAN = MEASURED_CLI  # the CLI, recording its own peak RSS (hostile_server.py)
 
 
 def body(data: bytes, ctype: str, delay: float = 0.0) -> Behaviour:

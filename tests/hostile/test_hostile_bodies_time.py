@@ -13,23 +13,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hostile_server import BEHAVIOURS, HostileServer, send  # noqa: E402
+from hostile_server import BEHAVIOURS, MEASURED_CLI, HostileServer, send  # noqa: E402
 
 from apigrade.engine.client import Engine, EngineConfig  # noqa: E402
 from apigrade.engine.http import Exchange, Probe  # noqa: E402
 from apigrade.engine.target import Target  # noqa: E402
 
-# Runs the CLI and records the process's own peak RSS (KiB) in the file named by argv[1].
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking test process.
-MEASURED_SCAN = """
-import sys
-from apigrade.cli import main
-peak_file = sys.argv.pop(1)
-code = main(sys.argv[1:])
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
-open(peak_file, "w").write(hwm)
-sys.exit(code)
-"""
+MEASURED_SCAN = MEASURED_CLI  # the CLI, recording its own peak RSS (hostile_server.py)
 
 
 @pytest.fixture

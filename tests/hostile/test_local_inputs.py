@@ -19,6 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "crack"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile_server import MEASURED_CLI  # noqa: E402
+
 from apigrade.crack.candidates import WordlistFile  # noqa: E402
 from apigrade.errors import UsageError  # noqa: E402
 from apigrade.localfiles import (  # noqa: E402
@@ -36,16 +39,7 @@ ZERO = "/dev/zero"
 PEAK_MIB = 400
 SECONDS = 60
 
-# Runs the CLI and records the process's own peak RSS (KiB) in the file named by argv[1].
-MEASURED = """
-import sys
-from apigrade.cli import main
-peak_file = sys.argv.pop(1)
-code = main(sys.argv[1:])
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
-open(peak_file, "w").write(hwm)
-sys.exit(code)
-"""
+MEASURED = MEASURED_CLI  # the CLI, recording its own peak RSS (hostile_server.py)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(ZERO), reason="needs /dev/zero")
 
