@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from apigrade import __version__
+from apigrade import cli_options as opt
+from apigrade.cli_options import FormatOpt, FormatsOpt, OutputDirOpt, OutputOpt
 from apigrade.config import check as config_check
 from apigrade.config import option_callback as config_callback
 from apigrade.config import unknown_checks
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport, Severity
 from apigrade.options import parse_cookie, parse_header, parse_severity
-from apigrade.report import FORMATS
+from apigrade.progress import run_with_progress
 from apigrade.report.emit import check_formats, emit
-
-Progress = Callable[[str, int, int, int], None]
 
 app = typer.Typer(
     name="apigrade",
@@ -34,55 +32,11 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 
-FormatOpt = Annotated[str, typer.Option("-f", "--format", metavar="FORMAT", help="text (a table) or json")]
-FormatsOpt = Annotated[
-    list[str] | None,
-    typer.Option("-f", "--format", metavar="FORMAT", help="|".join(FORMATS) + "; repeat with --output-dir"),
-]
-OutputOpt = Annotated[
-    Path | None, typer.Option("-o", "--output", metavar="FILE", help="write the report to this file (default: stdout)")
-]
-OutputDirOpt = Annotated[
-    Path | None, typer.Option("--output-dir", metavar="DIR", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
-]
-
-
 def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -> int:
     """Exit code for the CI gates: 1 when a gate fails (after one line saying why), else 0."""
     from apigrade.gates import report_gate
 
     return report_gate(report, fail_under, fail_on)
-
-
-def _run_with_progress(coro_factory: Callable[[Progress], Coroutine[Any, Any, ScanReport]]) -> ScanReport:
-    """Run a scan with a live progress bar on a terminal, plain lines otherwise."""
-    if sys.stderr.isatty():  # a real terminal: FORCE_COLOR colours, it draws no bar in CI logs
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("[bold]scanning"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} checks"),
-            TextColumn("{task.fields[requests]} requests"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("scan", total=None, requests=0)
-
-            def progress(label: str, done: int, total: int, requests: int) -> None:
-                bar.update(task, completed=done, total=total, requests=requests)
-
-            return asyncio.run(coro_factory(progress))
-    last = [-1]
-
-    def plain(label: str, done: int, total: int, requests: int) -> None:
-        pct = done * 100 // max(total, 1)
-        if pct // 25 != last[0] // 25 or done == total:
-            last[0] = pct
-            print(f"apigrade: {done}/{total} checks, {requests} requests", file=sys.stderr)
-
-    return asyncio.run(coro_factory(plain))
 
 
 @app.command()
@@ -92,22 +46,22 @@ def scan(
     format: FormatsOpt = None,
     output: OutputOpt = None,
     output_dir: OutputDirOpt = None,
-    header: Annotated[list[str] | None, typer.Option("-H", "--header", metavar="HEADER", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
-    cookie: Annotated[str | None, typer.Option("-b", "--cookie", metavar="COOKIES", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
-    identity: Annotated[list[str] | None, typer.Option("--identity", metavar="NAME:HEADER", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
-    insecure: Annotated[bool, typer.Option("-k", "--insecure/--no-insecure", help="do not verify the target's TLS certificate")] = False,
-    spec: Annotated[str | None, typer.Option("--spec", metavar="FILE|URL", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
-    active: Annotated[bool, typer.Option("--active/--no-active", help="also send state-changing requests (POST, PUT, PATCH, DELETE: injection, login and mass-assignment probes); default: GET, HEAD and OPTIONS only")] = False,
-    wordlist: Annotated[Path | None, typer.Option("--wordlist", metavar="FILE", help="file of extra candidate keys (one a line) for cracking the signed cookies and tokens the target issues")] = None,
-    max_requests: Annotated[int, typer.Option("--max-requests", metavar="N", min=1, help="most requests the whole scan may send (probes, spec fetch, TLS handshakes)")] = 800,
-    concurrency: Annotated[int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="most requests in flight at once")] = 10,
-    rate: Annotated[float | None, typer.Option("--rate", metavar="PER_SECOND", min=0.1, help="most requests per second (default: no limit)")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="seconds for each whole exchange (connect, headers, body)")] = 10.0,
-    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), e.g. http://HOST:80 for the cleartext-redirect check of an HTTPS target; nothing outside the target's origin is contacted otherwise")] = None,
-    fail_under: Annotated[int | None, typer.Option("--fail-under", metavar="SCORE", min=0, max=100, help="gate: exit 1 when the score is below this")] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="SEVERITY", help="gate: exit 1 when a finding is at or above this severity: critical, high, medium, low or info")] = None,
+    header: Annotated[list[str] | None, opt.header(metavar="HEADER", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
+    cookie: Annotated[str | None, opt.cookie(metavar="COOKIES", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
+    identity: Annotated[list[str] | None, opt.identity(metavar="NAME:HEADER", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
+    insecure: Annotated[bool, opt.insecure(negatable=True, help="do not verify the target's TLS certificate")] = False,
+    spec: Annotated[str | None, opt.spec(metavar="FILE|URL", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
+    active: Annotated[bool, opt.active(negatable=True, help="also send state-changing requests (POST, PUT, PATCH, DELETE: injection, login and mass-assignment probes); default: GET, HEAD and OPTIONS only")] = False,
+    wordlist: Annotated[Path | None, opt.wordlist(metavar="FILE", help="file of extra candidate keys (one a line) for cracking the signed cookies and tokens the target issues")] = None,
+    max_requests: Annotated[int, opt.max_requests(metavar="N", help="most requests the whole scan may send (probes, spec fetch, TLS handshakes)")] = 800,
+    concurrency: Annotated[int, opt.concurrency(metavar="N", help="most requests in flight at once")] = 10,
+    rate: Annotated[float | None, opt.rate(metavar="PER_SECOND", help="most requests per second (default: no limit)")] = None,
+    timeout: Annotated[float, opt.timeout(metavar="SECONDS")] = 10.0,
+    scope: Annotated[list[str] | None, opt.scope(help="also contact this origin (repeatable), e.g. http://HOST:80 for the cleartext-redirect check of an HTTPS target; nothing outside the target's origin is contacted otherwise")] = None,
+    fail_under: Annotated[int | None, opt.fail_under(metavar="SCORE", help="gate: exit 1 when the score is below this")] = None,
+    fail_on: Annotated[str | None, opt.fail_on(metavar="SEVERITY", help="gate: exit 1 when a finding is at or above this severity: critical, high, medium, low or info")] = None,
     no_store: Annotated[bool, typer.Option("--no-store/--store", help="do not store this scan in the history database")] = False,
-    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")] = None,
+    db: Annotated[str | None, opt.db(metavar="URL")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="last|SCAN_ID", help="compare with a stored scan: last (this target's latest complete scan) or a SCAN_ID")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECK_ID", help="do not run this check nor report findings of this kind (repeatable; ids from apigrade checks)")] = None,
     signatures: Annotated[Path | None, typer.Option("--signatures", metavar="DIR", help="also run the signature files (*.toml, the schema of the built-in ones) in this folder (docs/extending.md)")] = None,
@@ -115,9 +69,9 @@ def scan(
 ) -> None:
     """Scan a running API or web app."""
     config_check(ctx)  # a configuration file that failed to load (docs/config.md)
-    from apigrade.checks.authentication.identities import parse_identities
     from apigrade.engine.scanner import Scan, ScanOptions, run_scan
     from apigrade.engine.target import parse_origin
+    from apigrade.identities import parse_identities
     from apigrade.localfiles import check_streamable
 
     formats = format or ["text"]
@@ -160,7 +114,7 @@ def scan(
     interrupted = False
     with cli_store.scan_session(url, options, db=db, store=not no_store, baseline=baseline) as ss:
         try:
-            report = _run_with_progress(
+            report = run_with_progress(
                 lambda progress: run_scan(url, options, progress=progress, on_start=on_start)
             )
         except KeyboardInterrupt:
@@ -239,7 +193,7 @@ def demo(
     check_formats(formats, output, output_dir)
     with serve_demo() as url:
         err.print(f"apigrade: demo target running at {url}", markup=False)
-        report = _run_with_progress(
+        report = run_with_progress(
             lambda progress: run_scan(url, ScanOptions(), progress=progress)
         )
     emit(report, formats, output, output_dir, err)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from apigrade import cli_options as opt
+from apigrade.cli_options import DbOpt
 from apigrade.errors import UsageError
 from apigrade.extras import require
 from apigrade.options import parse_severity, write_text
@@ -28,43 +30,40 @@ ParallelOpt = Annotated[int, typer.Option("--parallel", min=1, max=512, help="mo
 PerHostOpt = Annotated[
     int, typer.Option("--per-host", min=1, max=512, help="most scans at once against one host name (all its ports)")
 ]
-DbOpt = Annotated[str | None, typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)")]
-HeaderOpt = Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header to every target, 'Name: value' (repeatable); masked in every output")]
-CookieOpt = Annotated[str | None, typer.Option("-b", "--cookie", help="cookies for every target without its own, 'name=value; …'; masked")]
-InsecureOpt = Annotated[bool, typer.Option("-k", "--insecure", help="do not verify TLS certificates")]
+HeaderOpt = Annotated[list[str] | None, opt.header(help="send this header to every target, 'Name: value' (repeatable); masked in every output")]
+CookieOpt = Annotated[str | None, opt.cookie(help="cookies for every target without its own, 'name=value; …'; masked")]
+InsecureOpt = Annotated[bool, opt.insecure(help="do not verify TLS certificates")]
 ActiveOpt = Annotated[
-    bool, typer.Option("--active", help="also send state-changing requests (POST, PUT, PATCH, DELETE)")
+    bool, opt.active(help="also send state-changing requests (POST, PUT, PATCH, DELETE)")
 ]
 MaxRequestsOpt = Annotated[
-    int, typer.Option("--max-requests", min=1, help="most requests one scan may send")
+    int, opt.max_requests(help="most requests one scan may send")
 ]
 ConcurrencyOpt = Annotated[
-    int, typer.Option("--concurrency", min=1, max=256, help="most requests in flight at once, per scan")
+    int, opt.concurrency(help="most requests in flight at once, per scan")
 ]
 RateOpt = Annotated[
-    float | None, typer.Option("--rate", min=0.1, help="most requests per second, per scan (default: no limit)")
+    float | None, opt.rate(help="most requests per second, per scan (default: no limit)")
 ]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (connect, headers, body)")
-]
+TimeoutOpt = Annotated[float, opt.timeout()]
 SpecOpt = Annotated[
     str | None,
-    typer.Option("--spec", help="OpenAPI or Swagger document for every target: URL or file "
+    opt.spec(help="OpenAPI or Swagger document for every target: URL or file "
                  "(with --broker a file must be readable on the workers at the same path)"),
 ]
 WordlistOpt = Annotated[
     Path | None,
-    typer.Option("--wordlist", help="extra signing keys to try, one a line (with --broker: "
+    opt.wordlist(help="extra signing keys to try, one a line (with --broker: "
                  "readable on the workers at the same path)"),
 ]
 IdentityOpt = Annotated[
     list[str] | None,
-    typer.Option("--identity", help="NAME:'Header: value', a second user for the "
+    opt.identity(help="NAME:'Header: value', a second user for the "
                  "authorisation checks (repeatable); masked in every output"),
 ]
 ScopeOpt = Annotated[
     list[str] | None,
-    typer.Option("--scope", metavar="ORIGIN", help="also contact this origin (repeatable), "
+    opt.scope(help="also contact this origin (repeatable), "
                  "e.g. http://HOST:80"),
 ]
 AllowOpt = Annotated[
@@ -95,9 +94,9 @@ def _with_extras(
     and named by absolute path (a worker's working directory is not this one)."""
     from dataclasses import replace
 
-    from apigrade.checks.authentication.identities import parse_identities
     from apigrade.engine.spec_source import is_url
     from apigrade.engine.target import parse_origin
+    from apigrade.identities import parse_identities
     from apigrade.localfiles import check_streamable
 
     if wordlist is not None:
@@ -138,8 +137,8 @@ def scan_many(
     wordlist: WordlistOpt = None,
     identity: IdentityOpt = None,
     scope: ScopeOpt = None,
-    fail_under: Annotated[int | None, typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when a target scores below this")] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on", help="gate: exit 1 when a target has a finding at or above this severity: critical, high, medium, low or info")] = None,
+    fail_under: Annotated[int | None, opt.fail_under(help="gate: exit 1 when a target scores below this")] = None,
+    fail_on: Annotated[str | None, opt.fail_on(help="gate: exit 1 when a target has a finding at or above this severity: critical, high, medium, low or info")] = None,
     fail_on_error: Annotated[
         bool, typer.Option("--fail-on-error", help="exit 3 when any target could not be scanned")
     ] = False,

@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from apigrade import cli_options as opt
 from apigrade.errors import UsageError
+from apigrade.gates import report_gate
 from apigrade.localfiles import REPORT_LIMIT, read_text_limited
 from apigrade.model import ScanReport, Severity
 from apigrade.options import parse_severity, write_text
-from apigrade.report import FORMATS, extension, renderer
+from apigrade.report import extension, renderer
 from apigrade.report.emit import check_formats
 from apigrade.report.escape import one_line
 
@@ -68,26 +70,18 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Argument(metavar="SCAN.json", help="a JSON report (--format json); - for stdin"),
         ],
-        format: Annotated[
-            list[str] | None,
-            typer.Option("-f", "--format", help="|".join(FORMATS) + "; repeat with --output-dir"),
-        ] = None,
-        output: Annotated[Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")] = None,
-        output_dir: Annotated[
-            Path | None, typer.Option("--output-dir", help="write one file per --format into this folder (apigrade.json, apigrade.sarif, …)")
-        ] = None,
+        format: Annotated[list[str] | None, opt.formats()] = None,
+        output: Annotated[Path | None, opt.output()] = None,
+        output_dir: Annotated[Path | None, opt.output_dir()] = None,
         fail_under: Annotated[
-            int | None,
-            typer.Option("--fail-under", min=0, max=100, help="gate: exit 1 when the score is below this"),
+            int | None, opt.fail_under(help="gate: exit 1 when the score is below this")
         ] = None,
         fail_on: Annotated[
             str | None,
-            typer.Option("--fail-on", help="gate: exit 1 when a finding is at or above this severity (critical, high, medium, low, info); also the JUnit failure threshold"),
+            opt.fail_on(help="gate: exit 1 when a finding is at or above this severity (critical, high, medium, low, info); also the JUnit failure threshold"),
         ] = None,
     ) -> None:
         """Render a saved JSON report in any format, with the CI gates."""
-        from apigrade.cli import gate
-
         formats = format or ["text"]
         check_formats(formats, output, output_dir)
         severity = parse_severity(fail_on)
@@ -101,4 +95,4 @@ def register(app: typer.Typer) -> None:
                 write_text(path, render(report, fmt, severity))
                 written.append(one_line(str(path)))
             print(f"apigrade: wrote {', '.join(written)}", file=sys.stderr)
-        raise typer.Exit(gate(report, fail_under, severity))
+        raise typer.Exit(report_gate(report, fail_under, severity))

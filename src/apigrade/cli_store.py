@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from apigrade import cli_options as opt
+from apigrade.cli_options import DbOpt
 from apigrade.errors import UsageError
 from apigrade.report.escape import one_line
 
@@ -22,10 +24,6 @@ if TYPE_CHECKING:
     from apigrade.store.recording import Recorder
     from apigrade.store.verify import VerifyResult
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="history database: SQLAlchemy URL or SQLite path (default: APIGRADE_DB, then a SQLite file in the user data folder)"),
-]
 TextJsonOpt = Annotated[str, typer.Option("-f", "--format", help="text or json")]
 
 
@@ -167,11 +165,9 @@ def history(
 
 def show(
     scan_id: Annotated[str, typer.Argument(help="scan id (or a unique prefix)")],
-    format: Annotated[
-        list[str] | None, typer.Option("-f", "--format", help="text|json|sarif|html|markdown|junit; repeat with --output-dir")
-    ] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the report to this file (default: stdout)")] = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="write one file per --format into this folder")] = None,
+    format: Annotated[list[str] | None, opt.formats()] = None,
+    output: Annotated[Path | None, opt.output()] = None,
+    output_dir: Annotated[Path | None, opt.output_dir(help="write one file per --format into this folder")] = None,
     db: DbOpt = None,
 ) -> None:
     """Render a stored scan again, in any report format."""
@@ -238,17 +234,17 @@ def verify(
     format: TextJsonOpt = "text",
     db: DbOpt = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="do not store the re-check")] = False,
-    header: Annotated[list[str] | None, typer.Option("-H", "--header", help="send this header, 'Name: value' (repeatable): credentials are not stored, give them again")] = None,
-    cookie: Annotated[str | None, typer.Option("-b", "--cookie", help="send these cookies, 'name=value; …' (not stored with the scan: give them again)")] = None,
-    insecure: Annotated[bool | None, typer.Option("-k", "--insecure", help="do not verify the TLS certificate (default: as the scan did)")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="seconds for each whole exchange (default: as the scan did)")] = None,
+    header: Annotated[list[str] | None, opt.header(help="send this header, 'Name: value' (repeatable): credentials are not stored, give them again")] = None,
+    cookie: Annotated[str | None, opt.cookie(help="send these cookies, 'name=value; …' (not stored with the scan: give them again)")] = None,
+    insecure: Annotated[bool | None, opt.insecure(help="do not verify the TLS certificate (default: as the scan did)")] = None,
+    timeout: Annotated[float | None, opt.timeout(help="seconds for each whole exchange (default: as the scan did)")] = None,
 ) -> None:
     """Re-check only a stored scan's findings: fixed or still open.
 
     Only the checks behind the findings run again: a fraction of the requests.
     """
-    from apigrade.cli import _run_with_progress
     from apigrade.options import parse_cookie, parse_header
+    from apigrade.progress import run_with_progress
     from apigrade.store import compare, open_store
     from apigrade.store.models import VERIFY
     from apigrade.store.recording import recording
@@ -276,7 +272,7 @@ def verify(
             kind=VERIFY, baseline_id=record.scan_id,
         ) as rec:  # fmt: skip
             result = run_verify(
-                baseline, options, runner=_run_with_progress, on_start=rec.on_start,
+                baseline, options, runner=run_with_progress, on_start=rec.on_start,
                 skip_spec_probing=no_spec_was_found(record.options),
             )  # fmt: skip
             stored = rec.finish(result.report)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apigrade.checks.context import KnowledgeBase
+from apigrade.checks.context import DebuggerFacts, KnowledgeBase
 from apigrade.engine import offload
 from apigrade.engine.analysis import diff_kb, merge_kb
 
@@ -157,20 +157,22 @@ def test_a_script_without_a_main_guard_is_not_rerun_by_workers(tmp_path: Path) -
 
 
 def test_knowledge_base_additions_travel_back() -> None:
-    before = KnowledgeBase(secret_keys=[("k1", "/a")], facts={"seen": {"x"}, "n": 1})
+    # issue 14: the untyped ``facts`` dict became typed fields; the same set/value/list cases
+    one, two = DebuggerFacts(version_hint="1"), DebuggerFacts(version_hint="2")
+    before = KnowledgeBase(secret_keys=[("k1", "/a")], reported_secrets={"x"}, werkzeug_debugger=one)
     after = KnowledgeBase(
         secret_keys=[("k1", "/a"), ("k2", "/b")],
         words={"Title"},
-        facts={"seen": {"x", "y"}, "n": 2, "new": [1]},
-    )
+        reported_secrets={"x", "y"}, werkzeug_debugger=two, specs=["/new"],
+    )  # fmt: skip
     delta = diff_kb(before, after)
-    kb = KnowledgeBase(secret_keys=[("k1", "/a")], facts={"seen": {"x", "z"}, "n": 1})
+    kb = KnowledgeBase(secret_keys=[("k1", "/a")], reported_secrets={"x", "z"}, werkzeug_debugger=one)
     merge_kb(kb, delta)
     assert kb.secret_keys == [("k1", "/a"), ("k2", "/b")]
     assert kb.words == {"Title"}
-    assert kb.facts == {"seen": {"x", "y", "z"}, "n": 2, "new": [1]}
+    assert (kb.reported_secrets, kb.werkzeug_debugger, kb.specs) == ({"x", "y", "z"}, two, ["/new"])
     merge_kb(kb, diff_kb(after, after))  # nothing added: nothing changes
-    assert kb.facts["seen"] == {"x", "y", "z"}
+    assert kb.reported_secrets == {"x", "y", "z"}
 
 
 async def test_checks_offload_their_own_parsing(tmp_path: Path) -> None:

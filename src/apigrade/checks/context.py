@@ -41,14 +41,39 @@ class Hit:
     check: str | None = None  # report under another registered finding kind
 
 
+@dataclass(frozen=True)
+class DebuggerFacts:
+    """What ``misconfiguration.werkzeug-debugger`` learned about an exposed debugger."""
+
+    resource_url: str | None = None
+    version_hint: str | None = None
+    console_url: str | None = None
+    console_unlocked: bool = False
+    console_restricted: bool = False
+    traceback_pages: tuple[str, ...] = ()
+
+
 @dataclass
 class KnowledgeBase:
-    """Facts checks share within one scan (phase 1 writes, phase 2 reads)."""
+    """Facts checks share within one scan (phase 1 writes, phase 2 reads).
 
-    secret_keys: list[tuple[str, str]] = field(default_factory=list)  # (key, where found)
-    tokens: list[tuple[str, str]] = field(default_factory=list)  # (token, where seen)
-    words: set[str] = field(default_factory=set)  # harvested from the target
-    facts: dict[str, Any] = field(default_factory=dict)
+    Each field is a list (grows by appending), a set (grows), a bool (only turns on)
+    or an optional value (set once): ``engine.analysis`` merges a worker's additions
+    generically over these fields, and ``tests/test_knowledge_base.py`` keeps it so.
+    """
+
+    # writers: debug_toolbar, weak_keys; readers: the same (dedup), weak_keys. (key, where found)
+    secret_keys: list[tuple[str, str]] = field(default_factory=list)
+    # writers: none in-tree yet; readers: authentication.collect_artefacts. (token, where seen)
+    tokens: list[tuple[str, str]] = field(default_factory=list)
+    # writer: engine.discover (page titles); reader: weak_keys (wordlist seeds)
+    words: set[str] = field(default_factory=set)
+    # writer: engine.discover; readers: api_docs, spec_drift, admin_functions, store.recording
+    specs: list[str] = field(default_factory=list)
+    # writer: werkzeug_debugger; reader: werkzeug_versions
+    werkzeug_debugger: DebuggerFacts | None = None
+    # writer and reader: secrets.exposed-secret (values already reported, reported once)
+    reported_secrets: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import importlib
 import pickle
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
 from apigrade.checks import load_checks
@@ -55,17 +55,9 @@ class Setup:
     sys_path: tuple[str, ...] = ()
 
 
-@dataclass
-class KbDelta:
-    """What a batch added to the knowledge base.
-
-    ``facts`` maps a key to ``("add", set)``, ``("extend", list)`` or ``("set", value)``.
-    """
-
-    secret_keys: list[tuple[str, str]] = field(default_factory=list)
-    tokens: list[tuple[str, str]] = field(default_factory=list)
-    words: set[str] = field(default_factory=set)
-    facts: dict[str, tuple[str, Any]] = field(default_factory=dict)
+#: what a batch added to the knowledge base: a KnowledgeBase holding only the additions
+#: (new list items, new set members, bools turned on, optional values newly set)
+KbDelta = KnowledgeBase
 
 
 @dataclass
@@ -120,42 +112,47 @@ def _state(setup: Setup, kb: KnowledgeBase) -> ScanState:
     )
 
 
+def _added(old: object, new: object) -> object:
+    """The part of one field's ``new`` value that ``old`` lacked (empty/None: nothing)."""
+    if isinstance(new, list) and isinstance(old, list):
+        return new[len(old) :] if new[: len(old)] == old else [x for x in new if x not in old]
+    if isinstance(new, set) and isinstance(old, set):
+        return new - old
+    if isinstance(new, bool):
+        return new and not old
+    return new if new != old else None
+
+
+def _merged(current: object, added: object) -> object:
+    """One field after a worker's additions (lists skip items already there)."""
+    if isinstance(current, list) and isinstance(added, list):
+        return current + [x for x in added if x not in current]
+    if isinstance(current, set) and isinstance(added, set):
+        return current | added
+    if isinstance(added, bool):
+        return bool(current) or added
+    return current if added is None else added
+
+
 def diff_kb(before: KnowledgeBase, after: KnowledgeBase) -> KbDelta:
-    """What ``after`` added to ``before`` (lists append, sets grow, facts change)."""
-    delta = KbDelta(
-        secret_keys=after.secret_keys[len(before.secret_keys) :],
-        tokens=after.tokens[len(before.tokens) :],
-        words=after.words - before.words,
-    )
-    for key, new in after.facts.items():
-        if key not in before.facts:
-            delta.facts[key] = ("set", new)
-            continue
-        old = before.facts[key]
-        if isinstance(old, set) and isinstance(new, set):
-            if new - old:
-                delta.facts[key] = ("add", new - old)
-        elif isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old:
-            if len(new) > len(old):
-                delta.facts[key] = ("extend", new[len(old) :])
-        elif new != old:
-            delta.facts[key] = ("set", new)
+    """What ``after`` added to ``before``, field by field."""
+    delta = KbDelta()
+    for f in fields(KbDelta):
+        setattr(delta, f.name, _added(getattr(before, f.name), getattr(after, f.name)))
     return delta
 
 
 def merge_kb(kb: KnowledgeBase, delta: KbDelta) -> None:
-    """Apply a worker's additions to the scan's knowledge base."""
-    kb.secret_keys.extend(x for x in delta.secret_keys if x not in kb.secret_keys)
-    kb.tokens.extend(x for x in delta.tokens if x not in kb.tokens)
-    kb.words |= delta.words
-    for key, (op, value) in delta.facts.items():
-        current = kb.facts.get(key)
-        if op == "add" and isinstance(current, set):
+    """Apply a worker's additions to the scan's knowledge base (in place)."""
+    for f in fields(KnowledgeBase):
+        current, added = getattr(kb, f.name), getattr(delta, f.name)
+        value = _merged(current, added)
+        if isinstance(current, list) and isinstance(value, list):
+            current[:] = value  # keep the object: checks may hold a reference
+        elif isinstance(current, set) and isinstance(value, set):
             current |= value
-        elif op == "extend" and isinstance(current, list):
-            current.extend(value)
         else:
-            kb.facts[key] = value
+            setattr(kb, f.name, value)
 
 
 def run_passive(

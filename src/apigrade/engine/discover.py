@@ -207,7 +207,7 @@ class Discoverer:
                     break
             if parsed is None:
                 continue
-            self.state.kb.facts.setdefault("specs", []).append(url)
+            self.state.kb.specs.append(url)
             for ep in parsed.endpoints:
                 self._add(ep)
             break

@@ -56,7 +56,6 @@ class PassiveAnalyses:
         self.local = list(local)
         self._queue: deque[Exchange] = deque()
         self._task: asyncio.Task[None] | None = None
-        self._fact_keys: set[str] = set()  # kb facts written by passive checks
 
     def submit(self, exchange: Exchange) -> None:
         """Queue one exchange (called from the engine, in the event loop)."""
@@ -103,17 +102,10 @@ class PassiveAnalyses:
             except Exception as exc:  # noqa: BLE001 - the pool itself failed: say so, go on
                 self.errors.append(f"passive analysis failed: {describe_error(exc)}"[:300])
 
-    def _kb_view(self) -> KnowledgeBase:
-        facts = {k: self.kb.facts[k] for k in self._fact_keys if k in self.kb.facts}
-        return KnowledgeBase(
-            secret_keys=self.kb.secret_keys, tokens=self.kb.tokens, words=self.kb.words,
-            facts=facts,
-        )  # fmt: skip
-
     async def _run(self, batch: list[Exchange]) -> None:
         why: list[str] = []
         result: BatchResult | None = await offload.run(
-            analyse, self.setup, self._kb_view(), batch,
+            analyse, self.setup, self.kb, batch,
             deadline=self.deadline, label=label_of(batch[0]), errors=why,
         )  # fmt: skip
         if result is None:
@@ -126,7 +118,6 @@ class PassiveAnalyses:
         for item in result.items:
             self._apply(item)
         merge_kb(self.kb, result.kb)
-        self._fact_keys |= result.kb.facts.keys()
 
     def _apply(self, item: ItemResult) -> None:
         for kind, hit in item.hits:

@@ -47,7 +47,7 @@ class Recorder:
         if self.scan is None:
             return None
         red = redactor_for(self.options)
-        specs = self.scan.state.kb.facts.get("specs", [])
+        specs = self.scan.state.kb.specs
         return {"specs": [red.text(str(u)) for u in specs][:5]}
 
     def abort(self, exc: BaseException) -> None:

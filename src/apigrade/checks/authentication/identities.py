@@ -1,36 +1,7 @@
-"""``--identity NAME:HEADER``: named identities for the authorisation checks."""
+"""``--identity NAME:HEADER`` parsing now lives in :mod:`apigrade.identities`; kept for imports."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from apigrade.identities import parse_identities, parse_identity
 
-from apigrade import rx
-from apigrade.errors import UsageError
-from apigrade.options import parse_header
-
-_NAME = rx.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-_USAGE = "expected NAME:'Header: value', e.g. alice:'Authorization: Bearer …'"
-
-
-def parse_identity(raw: str) -> tuple[str, tuple[str, str]]:
-    """``alice:Authorization: Bearer x`` -> ("alice", ("Authorization", "Bearer x"))."""
-    name, sep, header = raw.partition(":")
-    name = name.strip()
-    if not sep or not _NAME.match(name):
-        raise UsageError(f"bad --identity: {_USAGE}")
-    hname, hsep, _value = header.partition(":")
-    if not hsep or not hname.strip():
-        raise UsageError(f"bad --identity for {name!r}: {_USAGE}")
-    try:  # the shared parser: validated, remembered as a secret, never echoed
-        return name, parse_header(header)
-    except UsageError as exc:
-        raise UsageError(f"bad --identity for {name!r}: {exc}") from None
-
-
-def parse_identities(raw: Iterable[str] | None) -> dict[str, list[tuple[str, str]]]:
-    """Every ``--identity``; a repeated NAME adds headers to that identity."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for item in raw or []:
-        name, header = parse_identity(item)
-        out.setdefault(name, []).append(header)
-    return out
+__all__ = ["parse_identities", "parse_identity"]

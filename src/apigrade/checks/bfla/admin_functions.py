@@ -76,7 +76,7 @@ def tagged_admin_paths(spec_text: str) -> set[tuple[str, str]]:
 async def candidates(ctx: CheckContext) -> list[str]:
     """Admin-looking GET URLs: by path, by spec tag, then the guesses."""
     tagged: set[tuple[str, str]] = set()
-    for url in list(ctx.kb.facts.get("specs", []))[:1]:
+    for url in list(ctx.kb.specs)[:1]:
         ex = await ctx.get(url)  # discovery fetched it: a cache hit
         if ex is not None and ex.status == 200:
             tagged = tagged_admin_paths(ex.text)

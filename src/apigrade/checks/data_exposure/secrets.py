@@ -197,7 +197,7 @@ def _bare(url: str) -> str:
 
 def _fresh(ctx: CheckContext, key: str) -> bool:
     """True the first time a value is seen in this scan."""
-    seen: set[str] = ctx.kb.facts.setdefault("exposed-secrets.reported", set())
+    seen = ctx.kb.reported_secrets
     if key in seen:
         return False
     seen.add(key)

@@ -1,7 +1,7 @@
 """Exposed API descriptions: OpenAPI/Swagger documents and Swagger UI / ReDoc pages.
 
 The spec check sends no request of its own: discovery already fetched and parsed the
-document (``ctx.kb.facts["specs"]``) and the engine's cache hands it back. The docs-UI
+document (``ctx.kb.specs``) and the engine's cache hands it back. The docs-UI
 check sends at most ``len(DOCS_UI_PATHS)`` (10) GETs plus one soft-404 baseline per
 directory, and judges pages by the markup the UIs ship, never by status alone.
 """
@@ -65,7 +65,7 @@ def internal_paths(paths: list[str]) -> list[str]:
 )
 async def openapi_spec(ctx: CheckContext) -> None:
     """Report each spec discovery found on the target (0 new requests: cached)."""
-    for url in list(ctx.kb.facts.get("specs", []))[:3]:
+    for url in list(ctx.kb.specs)[:3]:
         ex = await ctx.get(url)
         if ex is None or ex.status != 200:
             continue

@@ -127,7 +127,7 @@ async def undocumented_endpoint(ctx: CheckContext) -> None:
     paths = uniq(path_of(e.url) for e in spec)
     patterns = [path_pattern(p) for p in paths]
     base = base_path(paths).rstrip("/")
-    spec_urls = set(ctx.kb.facts.get("specs", []))
+    spec_urls = set(ctx.kb.specs)
     fetched = 0
     for ep in ctx.endpoints:
         path = path_of(ep.url)

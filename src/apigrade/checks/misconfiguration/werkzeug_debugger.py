@@ -31,7 +31,7 @@ from apigrade.checks.common.werkzeug_page import (
     DebugPage,
     parse_debugger_page,
 )
-from apigrade.checks.context import CheckContext, Hit
+from apigrade.checks.context import CheckContext, DebuggerFacts, Hit
 from apigrade.checks.registry import active, finding_kind, passive
 from apigrade.engine.http import Exchange, Probe
 from apigrade.model import Confidence, Severity
@@ -510,12 +510,12 @@ async def werkzeug_debugger(ctx: CheckContext) -> None:
     if not found.detected:
         return
     await _recheck_page(ctx, found)
-    ctx.kb.facts["werkzeug_debugger"] = {
-        "resource_url": found.resource_url,
-        "version_hint": found.version_hint,
-        "console_url": found.console.url,
-        "console_unlocked": found.console.trusted,
-        "console_restricted": found.console.restricted,
-        "traceback_pages": [u for u, _ in found.pages],
-    }
+    ctx.kb.werkzeug_debugger = DebuggerFacts(
+        resource_url=found.resource_url,
+        version_hint=found.version_hint,
+        console_url=found.console.url,
+        console_unlocked=found.console.trusted,
+        console_restricted=found.console.restricted,
+        traceback_pages=tuple(u for u, _ in found.pages),
+    )
     _report(ctx, found)

@@ -241,9 +241,10 @@ def _describe(adv: Advisory, debugger: bool) -> str:
 )
 async def werkzeug_vulnerable_version(ctx: CheckContext) -> None:
     """Match the disclosed version against the advisory table; no requests of its own."""
-    facts = ctx.kb.facts.get("werkzeug_debugger") or {}
-    debugger = bool(facts)
-    hint = facts.get("version_hint")
+    facts = ctx.kb.werkzeug_debugger
+    debugger = facts is not None
+    hint = facts.version_hint if facts is not None else None
+    resource_url = facts.resource_url if facts is not None else None
     banner = find_banner(ctx.exchanges)
     version = banner.version if banner else None
     note = ""
@@ -256,7 +257,7 @@ async def werkzeug_vulnerable_version(ctx: CheckContext) -> None:
             note = f" (the served debugger.js matches Werkzeug {hint}: the banner may be wrong)"
     elif hint_is_before_303(hint):
         advs = [a for a in ADVISORIES if a.cve == "CVE-2024-34069"]
-        source = f"debugger.js at {facts.get('resource_url')} matches Werkzeug {hint}"
+        source = f"debugger.js at {resource_url} matches Werkzeug {hint}"
     else:
         return
     if not advs:
