@@ -16,7 +16,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -211,39 +210,23 @@ def test_timeout_bounds_the_whole_exchange_not_each_read(servers: list[LoopbackS
 
 
 # -- TLS handshakes ---------------------------------------------------------------------
-class TlsServer:
+class TlsServer(LoopbackServer):
     """Accepts TLS on 127.0.0.1:free port and closes after the handshake; counts accepts."""
 
     def __init__(self, cert: Path, key: Path) -> None:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(str(cert), str(key))
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
+    def _handle(self, conn: socket.socket) -> None:
+        with self.lock:
             self.accepted += 1
-            try:
-                conn.settimeout(5)
-                self.ctx.wrap_socket(conn, server_side=True).close()
-            except (OSError, ssl.SSLError):
-                conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+        try:
+            conn.settimeout(self.conn_timeout)
+            self.ctx.wrap_socket(conn, server_side=True).close()
+        except (OSError, ssl.SSLError):
+            conn.close()
 
 
 @pytest.fixture
