@@ -129,17 +129,23 @@ def _child(queue: multiprocessing.Queue[object]) -> None:
     queue.put((os.getpid(), asyncio.run(offload.run(os.getpid))))
 
 
-def test_pool_works_inside_a_non_daemon_child_process() -> None:
-    """`apigrade serve` runs each scan in such a child: its own pool starts there."""
+def _run_child(daemon: bool) -> tuple[object, int | None, int | None]:
+    """(what ``_child`` sent back, the child's pid, its exit code) of a spawned child."""
     ctx = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[object] = ctx.Queue()
-    child = ctx.Process(target=_child, args=(queue,), daemon=False)
+    child = ctx.Process(target=_child, args=(queue,), daemon=daemon)
     child.start()
     pids = queue.get(timeout=60)
+    child.join(timeout=30)
+    return pids, child.pid, child.exitcode
+
+
+def test_pool_works_inside_a_non_daemon_child_process() -> None:
+    """`apigrade serve` runs each scan in such a child: its own pool starts there."""
+    pids, _, exitcode = _run_child(daemon=False)
     assert isinstance(pids, tuple)
     child_pid, worker_pid = pids
-    child.join(timeout=30)
-    assert child.exitcode == 0
+    assert exitcode == 0
     assert isinstance(worker_pid, int) and worker_pid not in (child_pid, os.getpid())
 
 
@@ -195,13 +201,8 @@ async def test_checks_offload_their_own_parsing(tmp_path: Path) -> None:
 
 def test_a_daemonic_process_falls_back_to_a_thread() -> None:
     """No child may start there: the work runs in a thread, still off the event loop."""
-    ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[object] = ctx.Queue()
-    child = ctx.Process(target=_child, args=(queue,), daemon=True)
-    child.start()
-    pids = queue.get(timeout=60)
-    child.join(timeout=30)
-    assert pids == (child.pid, child.pid)
+    pids, child_pid, _ = _run_child(daemon=True)
+    assert pids == (child_pid, child_pid)
 
 
 def test_workers_never_outlive_a_killed_parent(tmp_path: Path) -> None:
