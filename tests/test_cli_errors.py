@@ -18,7 +18,7 @@ import pytest
 import typer
 
 from apigrade.cli import main
-from apigrade.cli_errors import CLICK_USAGE
+from apigrade.cli.errors import CLICK_USAGE
 from apigrade.model import Fingerprint, ScanReport, ToolInfo
 from apigrade.scoring import score_report
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "apigrade"
+CLI_FILES = sorted((SRC / "cli").glob("*.py"))
 CATEGORIES = {p.name for p in (SRC / "checks").iterdir() if (p / "__init__.py").is_file()}
 
 
@@ -23,9 +24,13 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def _name(path: Path) -> str:
+    return "apigrade.cli" if path.stem == "__init__" else f"apigrade.cli.{path.stem}"
+
+
 def cli_graph() -> dict[str, set[str]]:
-    """apigrade.cli* module -> the apigrade.cli* modules it imports."""
-    modules = {f"apigrade.{p.stem}": p for p in SRC.glob("cli*.py")}
+    """apigrade.cli module -> the apigrade.cli modules it imports."""
+    modules = {_name(p): p for p in CLI_FILES}
     return {name: imported_modules(path) & modules.keys() - {name} for name, path in modules.items()}
 
 
@@ -58,7 +63,7 @@ def category_imports(modules: set[str]) -> list[str]:
 
 
 def test_the_cli_modules_are_found() -> None:
-    assert {"apigrade.cli", "apigrade.cli_store", "apigrade.cli_report"} <= cli_graph().keys()
+    assert {"apigrade.cli", "apigrade.cli.store", "apigrade.cli.report"} <= cli_graph().keys()
     assert "authentication" in CATEGORIES and "plugins" not in CATEGORIES
 
 
@@ -67,12 +72,12 @@ def test_no_import_cycle_among_cli_modules() -> None:
 
 
 def test_no_cli_module_imports_a_check_category() -> None:
-    for path in sorted(SRC.glob("cli*.py")):
+    for path in CLI_FILES:
         assert category_imports(imported_modules(path)) == [], path.name
 
 
 def test_no_cli_module_imports_another_cli_modules_private_names() -> None:
-    for path in sorted(SRC.glob("cli*.py")):
+    for path in CLI_FILES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("apigrade.cli"):
                 assert not [a.name for a in node.names if a.name.startswith("_")], path.name

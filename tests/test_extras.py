@@ -149,7 +149,7 @@ def test_every_core_module_imports_without_any_extra() -> None:
                      "apigrade.service.dashboard", "apigrade.service.hosts"}
     assert set(failed) <= serve_modules, failed
     assert "apigrade.service.app" in failed  # the blocker works
-    for core in ("apigrade.cli", "apigrade.cli_fleet", "apigrade.cli_store",
+    for core in ("apigrade.cli", "apigrade.cli.fleet", "apigrade.cli.store",
                  "apigrade.mcp_server", "apigrade.fleet.distributed", "apigrade.store.database",
                  "apigrade.report.sarif", "apigrade.crack.candidates", "apigrade.demo.app"):
         assert core not in failed

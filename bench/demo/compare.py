@@ -31,7 +31,7 @@ def run_once(src: Path) -> dict[str, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "apigrade.cli", "demo", "-f", "json", "-o", str(out)],
+            [sys.executable, "-m", "apigrade", "demo", "-f", "json", "-o", str(out)],
             env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         wall = time.perf_counter() - t0

@@ -11,7 +11,7 @@ searched. ``--config PATH`` names one file and turns the search off.
 
 The file's settings become the scan command's click ``default_map`` (installed by the
 eager ``--config`` option's callback, read when the first option without a value of its
-own asks for it), so every option keeps its one declaration in ``cli.py`` and click
+own asks for it), so every option keeps its one declaration in ``cli/commands.py`` and click
 applies the precedence above: a value on the command line or in an option's environment
 variable wins over the default map.
 
@@ -81,7 +81,7 @@ class ScanSettings(BaseModel):
     spec: str | None = None
     active: bool | None = None
     wordlist: str | None = None
-    # the bounds of the scan command's options (cli.py), checked here to name the key
+    # the bounds of the scan command's options (cli/commands.py), checked here to name the key
     max_requests: int | None = Field(default=None, ge=1)
     concurrency: int | None = Field(default=None, ge=1, le=256)
     rate: float | None = Field(default=None, ge=0.1)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from apigrade import cli_options as opt
+import apigrade.cli.options as opt
 from apigrade.errors import UsageError
 from apigrade.gates import report_gate
 from apigrade.localfiles import REPORT_LIMIT, read_text_limited

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from apigrade import cli_options as opt
-from apigrade.cli_options import DbOpt
+import apigrade.cli.options as opt
+from apigrade.cli.options import DbOpt
 from apigrade.errors import UsageError
 from apigrade.report.escape import one_line
 

@@ -1,4 +1,4 @@
-"""The command line: ``apigrade scan URL`` and friends (Typer + Rich)."""
+"""The root command and ``scan``, ``checks``, ``schema``, ``demo``, ``crack``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+import apigrade.cli.options as opt
 from apigrade import __version__
-from apigrade import cli_options as opt
-from apigrade.cli_options import FormatOpt, FormatsOpt, OutputDirOpt, OutputOpt
+from apigrade.cli.options import FormatOpt, FormatsOpt, OutputDirOpt, OutputOpt
 from apigrade.config import check as config_check
 from apigrade.config import option_callback as config_callback
 from apigrade.config import unknown_checks
@@ -103,7 +103,7 @@ def scan(
         scope=list(scope or []),
         skip=list(skip or []),
     )
-    from apigrade import cli_store  # history: --db, --no-store, --baseline (issue 5)
+    import apigrade.cli.store as cli_store  # history: --db, --no-store, --baseline
 
     started: list[Scan] = []
 
@@ -218,42 +218,9 @@ def _root(
     ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Print the version")] = False,
 ) -> None:
-    from apigrade.cli_errors import Invocation
+    from apigrade.cli.errors import Invocation
 
     Invocation.ctx = ctx  # the usage line of a parse error that carries no context
     if version:
         print(f"apigrade {__version__}")
         raise typer.Exit(0)
-
-
-from apigrade.cli_fleet import register as register_fleet  # noqa: E402
-
-register_fleet(app)
-
-
-from apigrade import cli_report  # noqa: E402 - the report command (issue 7)
-
-cli_report.register(app)
-
-
-from apigrade import cli_store  # noqa: E402 - history, show, diff, verify (issue 5)
-
-cli_store.register(app)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: contract exit codes; an error is one line, after the command's
-    usage line when Typer could not parse the command line (apigrade/cli_errors.py)."""
-    from apigrade.cli_errors import Invocation, flush_stdout, handle
-
-    Invocation.ctx = None  # set again by the root callback
-    try:
-        result = app(args=argv, standalone_mode=False, prog_name="apigrade")
-        code = int(result) if isinstance(result, int) else 0
-    except (Exception, KeyboardInterrupt) as exc:  # never a traceback on the user's screen
-        code = handle(exc)
-    return flush_stdout(code)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

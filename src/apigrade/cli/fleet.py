@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from apigrade import cli_options as opt
-from apigrade.cli_options import DbOpt
+import apigrade.cli.options as opt
+from apigrade.cli.options import DbOpt
 from apigrade.errors import UsageError
 from apigrade.extras import require
 from apigrade.options import parse_severity, write_text
