@@ -120,18 +120,26 @@ def test_the_guard_catches_an_untyped_field(spec: tuple[str, object, object]) ->
 
 
 def test_the_store_records_the_specs_from_the_typed_field() -> None:
-    from types import SimpleNamespace
-    from typing import Any, cast
+    # The store reads the report (``report.discovery``, filled from the typed field), not
+    # the scan's state (issue 14); so the kb is set on a finished scan, and read back
+    # through the report the recorder stores.
+    import asyncio
 
-    from apigrade.engine.scanner import ScanOptions
-    from apigrade.store.recording import Recorder
+    from apigrade.engine.checkset import CheckSet
+    from apigrade.engine.scanner import ScanOptions, build_scan
+    from apigrade.store.recording import stored_discovery
+
+    def app(environ: dict[str, typing.Any], start: typing.Callable[..., typing.Any]) -> list[bytes]:
+        start("404 Not Found", [("Content-Type", "text/plain")])
+        return [b""]
 
     token = "s3cr3t-token-value"
-    rec = Recorder(None, ScanOptions(headers=[("Authorization", f"Bearer {token}")]), None)
-    kb = KnowledgeBase(specs=[f"http://127.0.0.1/openapi.json?key={token}", "/b.json"])
-    rec.scan = cast(Any, SimpleNamespace(state=SimpleNamespace(kb=kb)))
-    found = rec.discovery()
+    opts = ScanOptions(headers=[("Authorization", f"Bearer {token}")])
+    scan = build_scan(app, opts, checks=CheckSet())
+    asyncio.run(scan.run())
+    scan.state.kb.specs[:] = [f"http://127.0.0.1/openapi.json?key={token}", "/b.json"]
+    found = stored_discovery(scan.partial_report())
     assert found is not None and len(found["specs"]) == 2
     assert found["specs"][1] == "/b.json" and token not in found["specs"][0]
-    rec.scan = cast(Any, SimpleNamespace(state=SimpleNamespace(kb=KnowledgeBase())))
-    assert rec.discovery() == {"specs": []}
+    scan.state.kb.specs.clear()
+    assert stored_discovery(scan.partial_report()) == {"specs": []}

@@ -23,7 +23,8 @@ SQLI = "sqli.error-based"
 FROB_ERROR = "FROBDB-0042: unbalanced quote in statement"
 FROB_ENTRY = """
 [[error]]
-dbms = "FrobDB"
+kind = "database"
+name = "FrobDB"
 pattern = 'FROBDB-\\d{4}: unbalanced quote'
 used_by = ["sqli.error-based", "errors.verbose-error"]
 """
@@ -52,9 +53,9 @@ def _rewrite(path: Path, old: str, new: str) -> None:
 def test_each_table_loads_validates_and_registers_its_patterns() -> None:
     verbose = knowledge.db_errors("errors.verbose-error")
     sqli = knowledge.db_errors(SQLI)
-    assert len(verbose) == 10 and len(sqli) == 13
+    assert len(verbose) == 17 and verbose == sqli  # one table: both read every database entry
     assert {"ODBC", "JDBC"} <= {e.dbms for e in sqli}
-    assert any(e.strong for e in verbose) and not any(e.strong for e in sqli)
+    assert any(e.strong for e in verbose) and not all(e.strong for e in sqli)
     exposed = knowledge.secret_formats("secrets.exposed-secret")
     props = knowledge.secret_formats("props.excessive-data-exposure")
     assert len(exposed) == 9 and len(props) == 5
@@ -64,7 +65,7 @@ def test_each_table_loads_validates_and_registers_its_patterns() -> None:
     registered = set(rx.registered())
     for entry in (*verbose, *sqli, *exposed, *props):
         assert entry.pattern in registered
-        assert entry.pattern.where.startswith(("db_errors.toml ", "secrets.toml "))
+        assert entry.pattern.where.startswith(("errors.toml ", "secrets.toml "))
     # loaded once: the same objects on every call
     assert knowledge.db_errors(SQLI) is sqli
     assert knowledge.secret_formats("secrets.exposed-secret") is exposed
@@ -84,18 +85,18 @@ def test_the_checks_read_the_tables() -> None:
 
 
 def test_unknown_key_is_rejected(data_copy: Path) -> None:
-    _rewrite(data_copy / "db_errors.toml", 'dbms = "MySQL"', 'dbms = "MySQL"\nconfidance = "firm"')
+    _rewrite(data_copy / "errors.toml", 'name = "MySQL"', 'name = "MySQL"\nconfidance = "firm"')
     with pytest.raises(knowledge.KnowledgeError) as err:
         knowledge.db_errors(SQLI)
     message = str(err.value)
-    assert message.startswith("db_errors.toml error #2 (MySQL): confidance: Extra inputs")
+    assert message.startswith("errors.toml error #2 (MySQL): confidance: Extra inputs")
     assert "\n" not in message
 
 
 def test_wrong_type_is_rejected(data_copy: Path) -> None:
-    _rewrite(data_copy / "db_errors.toml", "strong = true", 'strong = "yes"')
+    _rewrite(data_copy / "errors.toml", "strong = true", 'strong = "yes"')
     with pytest.raises(
-        knowledge.KnowledgeError, match=r"^db_errors\.toml error #1 \(SQLAlchemy\): strong: "
+        knowledge.KnowledgeError, match=r"^errors\.toml error #1 \(SQLAlchemy\): strong: "
     ):
         knowledge.db_errors("errors.verbose-error")
     knowledge.clear()
@@ -114,17 +115,19 @@ def test_unknown_check_and_missing_field_are_rejected(data_copy: Path) -> None:
     ):
         knowledge.secret_formats("secrets.exposed-secret")
     knowledge.clear()
-    (data_copy / "db_errors.toml").write_text('[[error]]\ndbms = "X"\nused_by = []\n')
+    (data_copy / "errors.toml").write_text(
+        '[[error]]\nkind = "database"\nname = "X"\nused_by = []\n'
+    )
     with pytest.raises(knowledge.KnowledgeError, match=r"error #1 \(X\): pattern: Field required"):
         knowledge.db_errors(SQLI)
 
 
 def test_pattern_re2_cannot_express_is_rejected(data_copy: Path) -> None:
-    (data_copy / "db_errors.toml").write_text(
+    (data_copy / "errors.toml").write_text(
         FROB_ENTRY.replace("'FROBDB-\\d{4}: unbalanced quote'", "'FROBDB-(?!0000)\\d{4}'")
     )
     with pytest.raises(
-        knowledge.KnowledgeError, match=r"^db_errors\.toml error #1 \(FrobDB\): RE2 cannot compile"
+        knowledge.KnowledgeError, match=r"^errors\.toml error #1 \(FrobDB\): RE2 cannot compile"
     ):
         knowledge.db_errors(SQLI)
 
@@ -165,7 +168,7 @@ def test_a_new_db_error_entry_reaches_the_checks(
     before = scan_sync(url, only=[SQLI])
     assert [f for f in before.findings if f.check_id == SQLI] == []
 
-    with (data_copy / "db_errors.toml").open("a", encoding="utf-8") as fh:
+    with (data_copy / "errors.toml").open("a", encoding="utf-8") as fh:
         fh.write(FROB_ENTRY)
     knowledge.clear()
     assert sql_error(FROB_ERROR) == ("FrobDB", FROB_ERROR)
@@ -258,7 +261,7 @@ def test_a_matcher_without_its_values_is_rejected(tmp_path: Path) -> None:
 
 def test_signature_files_are_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import apigrade.checks.signature as signature
-    from apigrade.store import verify_plan
+    import apigrade.verify.plan as verify_plan
 
     load_dir()  # the shipped files (already loaded when the checks registered)
     reads: list[Path] = []

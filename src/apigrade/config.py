@@ -93,6 +93,8 @@ class ScanSettings(BaseModel):
     output: str | None = None
     output_dir: str | None = None
     skip: list[str] | None = None
+    #: folders of the user's own signature files, relative to the file's folder
+    signatures: list[str] | None = None
     db: str | None = None
     no_store: bool | None = None
     baseline: str | None = None
@@ -267,6 +269,8 @@ def defaults(path: Path, settings: ScanSettings) -> dict[str, Any]:
             out[name] = [value] if isinstance(value, str) else list(value)
         elif name in _PATHS:
             out[name] = _relative(base, value)
+        elif name == "signatures":
+            out[name] = [_relative(base, folder) for folder in value]
         elif name == "spec" and not value.startswith(("http://", "https://", "-")):
             out[name] = _relative(base, value)
         elif name == "db" and "://" not in value:

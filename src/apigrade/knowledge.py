@@ -6,12 +6,16 @@ through ``apigrade.rx`` (registered, so the adversarial pattern test covers them
 read once per process and cached; ``clear()`` forgets the cache (tests point ``DATA_DIR`` at
 a copy). Any fault raises ``KnowledgeError`` with one line naming the file and the entry.
 
-- ``db_errors.toml``: database error messages (dbms, pattern, strong), read by
-  ``errors.verbose-error`` and ``sqli.error-based``;
+- ``errors.toml``: error messages of databases, template engines and XML parsers (kind,
+  name, pattern, strong), read by ``errors.verbose-error`` (database) and
+  ``sqli.error-based`` (all kinds: SQL, template and XML parser errors a quote causes) and
+  ``ssti.template-injection`` (template errors its ``{{a*b}}`` probe causes);
 - ``secrets.toml``: provider key and token formats, read by ``secrets.exposed-secret`` and
   ``props.excessive-data-exposure`` (``json_owned``: the second reports it in JSON answers);
 - ``fingerprints.toml``: Server products, cookie names and body marks of frameworks, read by
-  ``apigrade.fingerprint``.
+  ``apigrade.fingerprint``;
+- ``default_credentials.toml``: vendors' documented default logins (product, username,
+  password, reference), tried by ``authentication.default-credentials`` with ``--active``.
 
 Each entry lists the checks that use it (``used_by``): a check reads its own entries, in
 file order, so a new entry reaches a check without a code change.
@@ -38,7 +42,12 @@ Framework = Literal[
     "flask", "django", "fastapi", "starlette", "express", "spring", "php", "aspnet", "werkzeug",
     "gunicorn", "uvicorn", "hypercorn", "waitress", "nginx", "apache", "caddy", "iis",
 ]  # fmt: skip
-DbCheck = Literal["errors.verbose-error", "sqli.error-based"]
+ErrorCheck = Literal[
+    "errors.verbose-error", "sqli.error-based", "ssti.template-injection", "xxe.external-entity"
+]
+#: what a message proves when a probe causes it: SQL, template or XML parser input
+ErrorKind = Literal["database", "template", "xml"]
+DbCheck = ErrorCheck  # the older name
 SecretCheck = Literal["secrets.exposed-secret", "props.excessive-data-exposure"]
 
 
@@ -52,12 +61,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DbErrorEntry(Strict):
-    dbms: StrictStr
+class ErrorEntry(Strict):
+    kind: ErrorKind
+    name: StrictStr  # the database, driver, engine or parser
     pattern: StrictStr
     #: proves a SQL error even on an ordinary HTML page (verbose errors)
     strong: StrictBool = False
-    used_by: list[DbCheck]
+    used_by: list[ErrorCheck]
 
 
 class SecretEntry(Strict):
@@ -99,8 +109,8 @@ class FingerprintTable(Strict):
     body: list[BodyEntry]
 
 
-class DbErrorTable(Strict):
-    error: list[DbErrorEntry]
+class ErrorTable(Strict):
+    error: list[ErrorEntry]
 
 
 class SecretTable(Strict):
@@ -108,13 +118,22 @@ class SecretTable(Strict):
 
 
 @dataclass(frozen=True)
-class DbError:
-    """One database error message, compiled."""
+class ErrorSign:
+    """One error message shape (database, template engine or XML parser), compiled."""
 
-    dbms: str
+    kind: str
+    name: str
     pattern: rx.Pattern
     strong: bool
     used_by: tuple[str, ...]
+
+    @property
+    def dbms(self) -> str:
+        """The older name of ``name`` (database entries)."""
+        return self.name
+
+
+DbError = ErrorSign  # the older name
 
 
 @dataclass(frozen=True)
@@ -155,7 +174,35 @@ class Fingerprints:
     body: tuple[BodyMark, ...]
 
 
-M = TypeVar("M", bound=Strict)
+CredentialCheck = Literal["authentication.default-credentials"]
+
+
+class CredentialEntry(Strict):
+    """A product's documented default login; ``reference`` is the vendor's documentation."""
+
+    product: StrictStr = Field(min_length=1)
+    username: StrictStr = Field(min_length=1)
+    password: StrictStr = Field(min_length=1)
+    reference: StrictStr = Field(pattern=r"^https://[^\s]+$")
+    used_by: list[CredentialCheck] = Field(min_length=1)
+
+
+class CredentialTable(Strict):
+    credential: list[CredentialEntry] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class DefaultCredential:
+    """One default login of a product (several products may share a pair)."""
+
+    product: str
+    username: str
+    password: str
+    reference: str
+    used_by: tuple[str, ...]
+
+
+M = TypeVar("M", bound=BaseModel)  # Strict tables, or a RootModel of Strict entries
 
 
 def _describe(exc: ValidationError, name: str, data: dict[str, Any]) -> str:
@@ -200,11 +247,12 @@ def compile_pattern(pattern: str, where: str, flags: int = 0) -> rx.Pattern:
 
 
 @cache
-def _db_errors(path: Path) -> tuple[DbError, ...]:
-    table = read_table(path, DbErrorTable)
+def _errors(path: Path) -> tuple[ErrorSign, ...]:
+    table = read_table(path, ErrorTable)
     return tuple(
-        DbError(e.dbms, compile_pattern(e.pattern, f"{path.name} error #{i} ({e.dbms})"),
-                e.strong, tuple(e.used_by))
+        ErrorSign(e.kind, e.name,
+                  compile_pattern(e.pattern, f"{path.name} error #{i} ({e.name})"),
+                  e.strong, tuple(e.used_by))
         for i, e in enumerate(table.error, 1)
     )  # fmt: skip
 
@@ -244,8 +292,10 @@ def fingerprints() -> Fingerprints:
 
 
 @cache
-def _db_for(path: Path, check: str) -> tuple[DbError, ...]:
-    return tuple(e for e in _db_errors(path) if check in e.used_by)
+def _errors_for(path: Path, check: str, kind: str | None) -> tuple[ErrorSign, ...]:
+    return tuple(
+        e for e in _errors(path) if check in e.used_by and (kind is None or e.kind == kind)
+    )
 
 
 @cache
@@ -253,9 +303,14 @@ def _secrets_for(path: Path, check: str) -> tuple[SecretFormat, ...]:
     return tuple(e for e in _secrets(path) if check in e.used_by)
 
 
-def db_errors(check: DbCheck) -> tuple[DbError, ...]:
+def error_signs(check: ErrorCheck, kind: ErrorKind | None = None) -> tuple[ErrorSign, ...]:
+    """The error messages ``check`` reads (of one ``kind``, or all), in file order."""
+    return _errors_for(DATA_DIR / "errors.toml", check, kind)
+
+
+def db_errors(check: ErrorCheck) -> tuple[ErrorSign, ...]:
     """The database error messages ``check`` reads, in file order."""
-    return _db_for(DATA_DIR / "db_errors.toml", check)
+    return error_signs(check, "database")
 
 
 def secret_formats(check: SecretCheck) -> tuple[SecretFormat, ...]:
@@ -263,7 +318,22 @@ def secret_formats(check: SecretCheck) -> tuple[SecretFormat, ...]:
     return _secrets_for(DATA_DIR / "secrets.toml", check)
 
 
+@cache
+def _credentials(path: Path, check: str) -> tuple[DefaultCredential, ...]:
+    table = read_table(path, CredentialTable)
+    return tuple(
+        DefaultCredential(e.product, e.username, e.password, e.reference, tuple(e.used_by))
+        for e in table.credential
+        if check in e.used_by
+    )
+
+
+def default_credentials(check: CredentialCheck) -> tuple[DefaultCredential, ...]:
+    """The default logins ``check`` tries, in file order."""
+    return _credentials(DATA_DIR / "default_credentials.toml", check)
+
+
 def clear() -> None:
     """Forget the loaded tables (the next call reads ``DATA_DIR`` again)."""
-    for cached in (_db_errors, _secrets, _db_for, _secrets_for, _fingerprints):
+    for cached in (_errors, _secrets, _errors_for, _secrets_for, _fingerprints, _credentials):
         cached.cache_clear()

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from apigrade import __version__
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import ApigradeError
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import new_job_id, scan_one
 from apigrade.fleet.targets import FleetTarget
 from apigrade.model import ScanReport
+from apigrade.scan_options import ScanOptions
 from apigrade.service.scope import AllowList
 
 INSTRUCTIONS = (
@@ -85,9 +85,8 @@ class McpTools:
             raise ToolFailure(str(exc)) from None
         options = self.settings.base
         if max_requests is not None:
-            from dataclasses import replace
-
-            options = replace(options, max_requests=max(1, min(max_requests, options.max_requests)))
+            cap = max(1, min(max_requests, options.max_requests))
+            options = options.model_copy(update={"max_requests": cap})
         outcome = await scan_one(FleetTarget(target.url), options, new_job_id(),
                                  self.settings.results, "mcp")
         if outcome.report is None:

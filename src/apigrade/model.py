@@ -84,6 +84,15 @@ CATEGORY_OWASP: dict[Category, tuple[str, ...]] = {
 }
 
 
+class SourceLocation(BaseModel):
+    """Where in the scanned project's source a finding comes from (in-process scans)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="file path relative to the project root, '/'-separated")
+    line: int = Field(ge=1, description="1-based line: the route handler or config assignment")
+
+
 class Finding(BaseModel):
     """One problem, with its proof and its fix."""
 
@@ -103,6 +112,35 @@ class Finding(BaseModel):
     evidence: str = ""
     description: str = ""
     remediation: str = ""
+    #: absent for black-box findings; set by in-process scans that know the source line
+    location: SourceLocation | None = None
+
+
+class RuleInfo(BaseModel):
+    """A check's metadata as reporters show it (SARIF rules, JUnit testcases, docs).
+
+    Callers pass these in (``apigrade.checks.rule_infos()``); renderers never load checks.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    category: Category
+    severity: Severity
+    confidence: Confidence = Confidence.FIRM
+    cwe: int
+    owasp: str
+    description: str
+    remediation: str
+    references: tuple[str, ...] = ()
+
+    @classmethod
+    def of_finding(cls, f: Finding) -> RuleInfo:
+        """The rule a finding implies (a check this version does not know, say)."""
+        return cls(id=f.check_id, title=f.title, category=f.category, severity=f.severity,
+                   confidence=f.confidence, cwe=f.cwe, owasp=f.owasp,
+                   description=f.description, remediation=f.remediation)  # fmt: skip
 
 
 class CategoryScore(BaseModel):
@@ -126,6 +164,24 @@ class Fingerprint(BaseModel):
     frameworks: list[str] = Field(default_factory=list)
 
 
+class Discovery(BaseModel):
+    """What discovery learned: the spec documents it found, and how many endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specs: list[str] = Field(
+        default_factory=list, description="URLs of the OpenAPI documents found (credentials masked)"
+    )
+    endpoints: int = Field(default=0, ge=0, description="endpoints discovered")
+    app_routes: int | None = Field(
+        default=None, ge=0, description="routes read from the app object (in-process scans)"
+    )
+    discovered: int | None = Field(
+        default=None, ge=0,
+        description="endpoints found without the app's routes (crawl, robots, sitemaps, specs)",
+    )  # fmt: skip
+
+
 class ScanReport(BaseModel):
     """The JSON report (`--format json`)."""
 
@@ -145,6 +201,8 @@ class ScanReport(BaseModel):
     scan_id: str | None = None
     complete: bool = True
     errors: list[str] = Field(default_factory=list)
+    #: absent in reports written before it existed
+    discovery: Discovery | None = None
 
 
 def normalise_url(url: str) -> str:

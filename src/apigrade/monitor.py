@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 
 from apigrade import __version__, rx
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import UsageError
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import FleetResult, run_fleet
@@ -30,6 +29,7 @@ from apigrade.fleet.targets import FleetTarget
 from apigrade.model import ScanReport, Severity
 from apigrade.redact import describe_error
 from apigrade.report.escape import one_line
+from apigrade.scan_options import ScanOptions
 
 GRADES = "ABCDF"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

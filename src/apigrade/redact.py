@@ -33,7 +33,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 from apigrade import rx
 
 if TYPE_CHECKING:
-    from apigrade.engine.scanner import ScanOptions
+    from apigrade.scan_options import ScanOptions
 
 #: Shortest value masked in free text (see the module docstring).
 MIN_SECRET_LEN = 4

@@ -12,8 +12,11 @@ Loaded automatically (``pytest11`` entry point) once apigrade is installed::
         report = apigrade_scan(app, only=["headers.missing-csp"])
         assert not report.findings
 
-No server and no network: requests go straight to the app object. Both assertions take an
-app or an already computed :class:`~apigrade.model.ScanReport` (scan once, assert twice).
+No server and no network: requests go straight to the app object, every route of the app
+is tested (not only what ``/`` links to), its live configuration is audited, and findings
+name their source lines. Both assertions take an app or an already computed
+:class:`~apigrade.model.ScanReport` (scan once, assert twice). ``apigrade_report`` is the
+scan of your own ``app`` fixture.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from apigrade.report.escape import one_line
 GRADES = "ABCDF"  # best first
 MAX_LISTED = 25
 
-__all__ = ["assert_grade", "assert_no_findings", "apigrade_scan", "scan_app"]
+__all__ = ["assert_grade", "assert_no_findings", "apigrade_report", "apigrade_scan", "scan_app"]
 
 
 def scan_app(app: Any, **options: Any) -> ScanReport:
@@ -65,6 +68,8 @@ def _listing(findings: list[Finding]) -> str:
     for f in ordered[:MAX_LISTED]:
         lines.append(f"  {f.severity.value.upper():8} {one_line(f.title, 160)}  [{f.check_id}]")
         lines.append(f"           {one_line(f.method, 10)} {one_line(f.url, 200)}")
+        if f.location is not None:  # in-process: the handler's or setting's source line
+            lines.append(f"           at {one_line(f.location.path, 200)}:{f.location.line}")
         fix = f.remediation.strip().splitlines()
         if fix:
             lines.append(f"           fix: {one_line(fix[0], 200)}")
@@ -107,3 +112,10 @@ def assert_no_findings(
 def apigrade_scan() -> Callable[..., ScanReport]:
     """``report = apigrade_scan(app, **options)``: an in-process scan of an app object."""
     return scan_app
+
+
+@pytest.fixture
+def apigrade_report(request: pytest.FixtureRequest) -> ScanReport:
+    """The in-process scan of your ``app`` fixture (the pytest-flask convention): every
+    route of the app, its live configuration, findings with source lines."""
+    return scan_app(request.getfixturevalue("app"))

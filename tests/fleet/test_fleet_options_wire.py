@@ -3,7 +3,6 @@ serialiser) and back, field by field, so a new ScanOptions field cannot be forgo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -34,13 +33,12 @@ SAMPLES: dict[str, Any] = {
                    "eve": [("X-Api-Key", "eve-key"), ("X-Tenant", "9")]},
     "cpu_deadline": 7.25,
     "scope": ["http://127.0.0.1:80"],
+    "signatures": ["/srv/signatures"],
 }
 
 
-def _default(field: dataclasses.Field[Any]) -> Any:
-    if field.default_factory is not dataclasses.MISSING:
-        return field.default_factory()
-    return field.default
+def _default(name: str) -> Any:
+    return ScanOptions.model_fields[name].get_default(call_default_factory=True)
 
 
 def _celery_trip(value: Any) -> Any:
@@ -51,8 +49,8 @@ def _celery_trip(value: Any) -> Any:
 
 def test_every_field_has_a_non_default_sample() -> None:
     assert set(SAMPLES) == option_names(), "add a sample for each new ScanOptions field"
-    for field in dataclasses.fields(ScanOptions):
-        assert SAMPLES[field.name] != _default(field), field.name
+    for name in ScanOptions.model_fields:
+        assert SAMPLES[name] != _default(name), name
 
 
 @pytest.mark.parametrize("name", sorted(option_names()))
@@ -68,8 +66,8 @@ def test_all_fields_at_once_round_trip_in_the_task_payload() -> None:
     payload = _celery_trip(payload_for(FleetTarget("http://127.0.0.1:9/"), sent, 2, True))
     received = options_from_json(payload["options"])
     assert received == sent
-    for field in dataclasses.fields(ScanOptions):
-        assert getattr(received, field.name) == SAMPLES[field.name], field.name
+    for name in ScanOptions.model_fields:
+        assert getattr(received, name) == SAMPLES[name], name
     assert all(type(h) is tuple for h in received.headers)  # typed, not JSON lists
     assert all(type(h) is tuple for hs in received.identities.values() for h in hs)
 

@@ -82,11 +82,12 @@ def hostile_report() -> ScanReport:
 
 @cache
 def demo_report() -> ScanReport:
-    """The bundled demo target, scanned in-process once per test session."""
+    """The bundled demo target, scanned in-process once per test session, black-box as
+    ``apigrade demo`` scans it (URL findings; grey-box scans: tests/inprocess)."""
     import apigrade
     from apigrade.demo.app import create_app
 
-    return apigrade.scan(create_app())
+    return apigrade.scan(create_app(), grey_box=False)
 
 
 def chromium(*args: str, timeout: float = 40) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ import jsonschema
 import pytest
 from reportdata import DATA, EVIL, SCRIPT, demo_report, finding, hostile_report, make_report
 
-from apigrade.checks import load_checks
+from apigrade.checks import load_checks, rule_infos
 from apigrade.checks.registry import REGISTRY
 from apigrade.cli import main
 from apigrade.model import ScanReport
@@ -71,7 +71,7 @@ def test_demo_sarif_passes_the_sarif_multitool(tmp_path: Path) -> None:
         pytest.fail("SARIF Multitool not installed: npm install --prefix .cache/sarif-multitool "
                     "@microsoft/sarif-multitool (.ci/run installs it)", pytrace=False)  # fmt: skip
     sarif = tmp_path / "demo.sarif"
-    sarif.write_text(render_sarif(demo_report()), encoding="utf-8")
+    sarif.write_text(render_sarif(demo_report(), rule_infos()), encoding="utf-8")
     problems = _validate(tool, sarif, tmp_path)
     assert problems == [], json.dumps(problems, indent=1)[:4000]
     # An incomplete scan (executionSuccessful false, notifications) and odd URLs pass too.
@@ -95,14 +95,14 @@ def _schema_errors(log: dict[str, Any]) -> list[str]:
 
 def test_demo_and_hostile_sarif_match_the_official_schema() -> None:
     for report in (demo_report(), hostile_report(), make_report([]), _url_report()):
-        log = json.loads(render_sarif(report))
+        log = json.loads(render_sarif(report, rule_infos()))
         assert _schema_errors(log) == []
     assert _schema_errors({"version": "2.1.0", "runs": [{"results": [{"level": "bad"}]}]})
 
 
 def test_every_check_is_a_rule_with_github_properties() -> None:
     load_checks()
-    log = json.loads(render_sarif(demo_report()))
+    log = json.loads(render_sarif(demo_report(), rule_infos()))
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == [m.id for m in REGISTRY.metas()]  # all, fired or not
@@ -200,8 +200,8 @@ def test_rules_have_help_uris_for_every_listed_check() -> None:
     with redirect_stdout(out):
         assert main(["checks", "--format", "json"]) == 0
     listed = {c["id"]: c for c in json.loads(out.getvalue())}
-    rules = {r["id"]: r for r in json.loads(render_sarif(demo_report()))["runs"][0]["tool"][
-        "driver"]["rules"]}  # fmt: skip
+    log = json.loads(render_sarif(demo_report(), rule_infos()))
+    rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
     assert listed and set(listed) <= set(rules)
     metas = {m.id: m for m in REGISTRY.metas()}
     for check_id, check in listed.items():
@@ -219,7 +219,8 @@ def test_rules_have_help_uris_for_every_listed_check() -> None:
     )
     # A check only a saved report knows (a newer version) gets one as well.
     unknown = make_report([finding(check_id="future.check", cwe=352)])
-    rule = next(r for r in json.loads(render_sarif(unknown))["runs"][0]["tool"]["driver"]["rules"]
+    unknown_log = json.loads(render_sarif(unknown, rule_infos()))
+    rule = next(r for r in unknown_log["runs"][0]["tool"]["driver"]["rules"]
                 if r["id"] == "future.check")  # fmt: skip
     assert rule["helpUri"] == "https://cwe.mitre.org/data/definitions/352.html"
 
@@ -285,7 +286,7 @@ def test_target_text_is_inert_in_sarif() -> None:
 
 
 def test_sarif_is_deterministic() -> None:
-    assert render_sarif(demo_report()) == render_sarif(demo_report())
+    assert render_sarif(demo_report(), rule_infos()) == render_sarif(demo_report(), rule_infos())
 
 
 #: GitHub's security-severity bands (SARIF support for code scanning, reportingDescriptor).

@@ -8,9 +8,9 @@ from pathlib import Path
 from apigrade.checks import load_checks
 from apigrade.checks.registry import REGISTRY
 from apigrade.engine.scanner import ScanOptions
-from apigrade.store.checkmap import emitters
-from apigrade.store.verify import run_verify
-from apigrade.store.verify_plan import plan
+from apigrade.verify import merge, run_verify
+from apigrade.verify.checkmap import emitters
+from apigrade.verify.plan import plan
 
 from .conftest import cli, debug_demo_app, fixed_demo_app, free_port, serving
 from .test_store_repository import TARGET, finding, report
@@ -100,3 +100,29 @@ def test_fix_the_demo_then_verify_and_diff_through_the_cli(tmp_path: Path) -> No
     assert "score trend" in text.stdout and "-> A" in text.stdout
     md = cli("diff", before["scan_id"][:6], after_id[:6], "--db", db, "-f", "markdown")
     assert md.returncode == 0 and "### Fixed" in md.stdout
+
+
+def test_a_passive_finding_is_fixed_only_where_the_recheck_got_a_response() -> None:
+    samesite = finding("cookie.missing-samesite", url=TARGET + "login", parameter="session")
+    gone = finding("retired.check")
+    baseline = report([samesite, gone])
+    the_plan = plan(baseline)
+    fresh = report([])
+    seen = merge(baseline, fresh, the_plan, {"/login", "/"})
+    assert [f.id for f in seen.not_rechecked] == [gone.id]
+    assert [f.id for f in seen.comparison.fixed] == [samesite.id]
+    unseen = merge(baseline, fresh, the_plan, {"/"})
+    assert sorted(f.id for f in unseen.not_rechecked) == sorted([gone.id, samesite.id])
+    assert unseen.comparison.fixed == []
+
+
+def test_verify_builds_its_scan_from_public_parts() -> None:
+    """The plan's check set: planned checks, the narrowed signature, the revisit at the end."""
+    dotenv = finding("files.dotenv", url=TARGET + "static/.env")
+    samesite = finding("cookie.missing-samesite", parameter="session")
+    p = plan(report([dotenv, samesite]))
+    checks = p.check_set()
+    assert checks.ids[-1] == "verify.revisit" and set(checks.ids[:-1]) == set(p.checks)
+    assert [c for c in checks.checks if c.id == "files.dotenv"] == [p.narrowed["files.dotenv"]]
+    assert checks.progress_total == len(checks.active) + 1
+    assert "files.dotenv" not in p.check_set(skip=["files.dotenv"]).ids

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from pathlib import Path
+
+from apigrade.model import RuleInfo
 
 _loaded = False
 _CATEGORY_PACKAGES = (
@@ -42,6 +45,29 @@ def load_checks() -> None:
         for mod in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{mod.name}")
     register_signatures(Path(__file__).parent / "signatures")
+    from apigrade.checks.registry import verify_catalogue
+
+    verify_catalogue()  # no entry for a missing check, none beside a signature's own prose
     from apigrade.checks.plugins import load_plugins
 
     load_plugins()  # entry points: apigrade.checks, apigrade.signatures (docs/extending.md)
+
+
+def rule_infos(formats: Sequence[str] | None = None) -> tuple[RuleInfo, ...]:
+    """Every registered check as the rule metadata reporters take (``rules=``), by id.
+
+    With ``formats``, none unless one of them shows rules (SARIF, JUnit): writing JSON or
+    text then loads no checks.
+    """
+    from apigrade.checks.registry import REGISTRY
+    from apigrade.report import needs_rules
+
+    if formats is not None and not needs_rules(formats):
+        return ()
+    load_checks()
+    return tuple(
+        RuleInfo(id=m.id, title=m.title, category=m.category, severity=m.severity,
+                 confidence=m.confidence, cwe=m.cwe, owasp=m.owasp, description=m.description,
+                 remediation=m.remediation, references=m.references)
+        for m in REGISTRY.metas()
+    )  # fmt: skip

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from apigrade.checks.knowledge_base import DebuggerFacts, KbAccessError, KbView, KnowledgeBase
+from apigrade.checks.registry import REGISTRY
 from apigrade.engine.http import Exchange, Probe
 from apigrade.engine.target import Target
-from apigrade.model import Confidence, Severity
+from apigrade.model import Confidence, Severity, SourceLocation
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from apigrade.engine.client import Engine
     from apigrade.engine.handshake import TlsHello, TlsResult
     from apigrade.engine.receiver import Receiver
+
+__all__ = ["CheckContext", "DebuggerFacts", "Hit", "KbAccessError", "KnowledgeBase", "ScanState"]
 
 T = TypeVar("T")
 
@@ -39,41 +43,7 @@ class Hit:
     description: str | None = None
     remediation: str | None = None
     check: str | None = None  # report under another registered finding kind
-
-
-@dataclass(frozen=True)
-class DebuggerFacts:
-    """What ``misconfiguration.werkzeug-debugger`` learned about an exposed debugger."""
-
-    resource_url: str | None = None
-    version_hint: str | None = None
-    console_url: str | None = None
-    console_unlocked: bool = False
-    console_restricted: bool = False
-    traceback_pages: tuple[str, ...] = ()
-
-
-@dataclass
-class KnowledgeBase:
-    """Facts checks share within one scan (phase 1 writes, phase 2 reads).
-
-    Each field is a list (grows by appending), a set (grows), a bool (only turns on)
-    or an optional value (set once): ``engine.analysis`` merges a worker's additions
-    generically over these fields, and ``tests/test_knowledge_base.py`` keeps it so.
-    """
-
-    # writers: debug_toolbar, weak_keys; readers: the same (dedup), weak_keys. (key, where found)
-    secret_keys: list[tuple[str, str]] = field(default_factory=list)
-    # writers: none in-tree yet; readers: authentication.collect_artefacts. (token, where seen)
-    tokens: list[tuple[str, str]] = field(default_factory=list)
-    # writer: engine.discover (page titles); reader: weak_keys (wordlist seeds)
-    words: set[str] = field(default_factory=set)
-    # writer: engine.discover; readers: api_docs, spec_drift, admin_functions, store.recording
-    specs: list[str] = field(default_factory=list)
-    # writer: werkzeug_debugger; reader: werkzeug_versions
-    werkzeug_debugger: DebuggerFacts | None = None
-    # writer and reader: secrets.exposed-secret (values already reported, reported once)
-    reported_secrets: set[str] = field(default_factory=set)
+    location: SourceLocation | None = None  # source file and line (in-process scans)
 
 
 @dataclass
@@ -100,6 +70,8 @@ class ScanState:
     cpu_deadline: float = 2.0
     #: the scan's error lines (a dropped analysis is recorded here)
     errors: list[str] = field(default_factory=list)
+    #: the app object of an in-process scan (read-only: route table, live configuration)
+    app: Any = None
 
 
 class CheckContext:
@@ -143,7 +115,14 @@ class CheckContext:
 
     @property
     def kb(self) -> KnowledgeBase:
-        return self._state.kb
+        """The knowledge-base fields this check declared: ``writes=`` live, ``reads=``
+        as immutable copies; any other field raises ``KbAccessError``."""
+        check = REGISTRY.runnable(self.check_id)
+        if check is None:
+            raise KbAccessError(
+                f"check {self.check_id!r} is not registered, so it declares no ctx.kb access"
+            )
+        return cast(KnowledgeBase, KbView(self._state.kb, check.id, check.reads, check.writes))
 
     @property
     def wordlist(self) -> str | None:
@@ -158,6 +137,11 @@ class CheckContext:
     def in_process(self) -> bool:
         """True when the target is an app object scanned without a socket."""
         return self._state.in_process
+
+    @property
+    def app(self) -> Any:
+        """The app object of an in-process scan, else None. Read it, never change it."""
+        return self._state.app
 
     @property
     def user_headers(self) -> tuple[tuple[str, str], ...]:

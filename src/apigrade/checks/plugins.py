@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from apigrade.checks.registry import REGISTRY, RegistryError
-from apigrade.checks.signature import load_dir, register_signatures
+from apigrade.checks.signature import ids, load_dir, register_signatures
 from apigrade.errors import UsageError
 from apigrade.plugins import (
     CHECKS,
@@ -70,8 +70,8 @@ def add_signatures(folder: Path, owner: str) -> int:
     if not any(folder.glob("*.toml")):
         raise RegistryError(f"{str(folder)!r} holds no .toml signature files")
     seen: set[str] = set()
-    for sig in load_dir(folder):  # parsed and validated once per process, then kept
-        cid = sig.meta.id
+    sigs = load_dir(folder)  # parsed and validated once per process, then kept
+    for cid in (i for sig in sigs for i in ids(sig)):  # checks and their finding kinds
         if cid in REGISTRY or cid in seen:
             other = _owner(cid) if cid in REGISTRY else "another signature in the same folder"
             raise PluginConflict(f"check id {cid!r} of {owner} clashes with {other}")
@@ -79,7 +79,7 @@ def add_signatures(folder: Path, owner: str) -> int:
     register_signatures(folder)
     _folders.add(folder)
     _owners.update(dict.fromkeys(seen, owner))
-    return len(seen)
+    return len(sigs)
 
 
 def use_signatures(folder: Path) -> int:

@@ -1,21 +1,41 @@
-"""Declarative signature checks: paths plus matchers, kept as TOML data files."""
+"""Declarative signature checks, kept as TOML data files (docs/extending.md).
+
+Three shapes share one strict schema: an active probe (``paths`` plus matchers), a
+multi-step probe (``[[check.request]]`` steps whose named extractors feed later steps)
+and a passive signature (``kind = "passive"``: no request, it judges every response the
+scan sees, in the analysis pool like the Python passive checks).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from apigrade import rx
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import REGISTRY, Check, CheckMeta, RegistryError
-from apigrade.engine.http import Exchange
+from apigrade.checks.signature_match import (
+    Extractor,
+    Matcher,
+    Value,
+    all_match,
+    render,
+    template_names,
+)
+from apigrade.engine.http import Exchange, Probe
 from apigrade.knowledge import KnowledgeError, Strict, read_table
 from apigrade.redact import mask
+
+__all__ = [
+    "SIGNATURES", "Extractor", "Matcher", "Rule", "Signature", "Step", "load_dir",
+    "load_file", "register_signatures", "run_signature",
+]  # fmt: skip
 
 #: the signature files shipped with apigrade
 SIGNATURES = Path(__file__).parent / "signatures"
@@ -28,57 +48,27 @@ _KV = rx.compile(r"(?m)^(\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*[=:]\s*)(['\
 
 
 @dataclass(frozen=True)
-class Matcher:
-    """One test on a response; ``negative`` inverts it."""
+class Rule:
+    """A finding kind a passive signature reports, with its own matchers and templates."""
 
-    type: str  # status | word | regex | header | size | binary
-    values: tuple[Any, ...]
-    part: str = "body"  # body | header | all
-    condition: str = "or"
-    negative: bool = False
-    case_insensitive: bool = False
-    # regex: one compiled pattern per value; header: one per "Name: regex" value.
-    patterns: tuple[rx.Pattern, ...] = ()
+    meta: CheckMeta
+    matchers: tuple[Matcher, ...]
+    condition: str = "and"
+    evidence: str = ""
+    parameter: str | None = None
 
-    def _haystack(self, ex: Exchange) -> str:
-        headers = "\n".join(f"{k}: {v}" for k, v in ex.response.headers)
-        if self.part == "header":
-            return headers
-        if self.part == "all":
-            return headers + "\n\n" + ex.text
-        return ex.text
 
-    def _test(self, ex: Exchange) -> bool:
-        if self.type == "status":
-            results = [ex.status == v for v in self.values]
-        elif self.type == "size":
-            results = [len(ex.response.body) >= v for v in self.values]
-        elif self.type == "binary":
-            results = [ex.response.body.startswith(bytes.fromhex(v)) for v in self.values]
-        elif self.type == "word":
-            hay = self._haystack(ex)
-            if self.case_insensitive:
-                hay = hay.lower()
-                results = [str(v).lower() in hay for v in self.values]
-            else:
-                results = [str(v) in hay for v in self.values]
-        elif self.type == "regex":
-            hay = self._haystack(ex)
-            results = [p.search(hay) is not None for p in self.patterns]
-        elif self.type == "header":
-            # values are "Name: regex"
-            results = []
-            for v, p in zip(self.values, self.patterns, strict=True):
-                name = str(v).partition(":")[0]
-                got = ex.response.header_all(name.strip())
-                results.append(any(p.search(g) for g in got))
-        else:  # pragma: no cover - rejected at load
-            raise ValueError(self.type)
-        ok = all(results) if self.condition == "and" else any(results)
-        return ok != self.negative
+@dataclass(frozen=True)
+class Step:
+    """One request of a multi-step signature."""
 
-    def matches(self, ex: Exchange) -> bool:
-        return self._test(ex)
+    path: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    matchers: tuple[Matcher, ...] = ()
+    condition: str = "and"
+    extractors: tuple[Extractor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,10 +84,20 @@ class Signature:
     extract: tuple[rx.Pattern, ...] = ()
     evidence_mask: str | None = None  # "kv": mask values of key=value lines
     requires: tuple[str, ...] = field(default=())  # frameworks; empty = always
+    kind: str = "active"  # active | passive
+    source: str = ""  # the file it came from (how a pool worker finds it again)
+    steps: tuple[Step, ...] = ()
+    extractors: tuple[Extractor, ...] = ()
+    evidence_template: str | None = None
+    parameter: str | None = None
+    # passive only
+    once: str = "url"  # url | origin: the URL a finding is reported on
+    responses: str = "all"  # all | target: only the target's own page
+    each: str | None = None  # one finding per value of this extractor
+    rules: tuple[Rule, ...] = ()  # further finding kinds ([[check.finding]])
 
     def matches(self, ex: Exchange) -> bool:
-        results = (m.matches(ex) for m in self.matchers)
-        return all(results) if self.condition == "and" else any(results)
+        return all_match(self.matchers, self.condition, ex)
 
     def evidence(self, ex: Exchange) -> str:
         text = ex.text
@@ -113,9 +113,64 @@ class Signature:
         return f"HTTP {ex.status}, {len(ex.response.body)} bytes: {text[:400]}"
 
 
+def _shown(extractors: tuple[Extractor, ...], ex: Exchange, into: dict[str, Value]) -> None:
+    """The first value of each extractor (the report's ``{{name}}``s)."""
+    for e in extractors:
+        if e.name not in into:
+            value = e.first(ex)
+            if value is not None:
+                into[e.name] = value
+
+
+def _hit(sig: Signature, ex: Exchange, method: str, values: dict[str, Value]) -> Hit:
+    evidence = sig.evidence(ex)
+    if sig.evidence_template is not None:
+        evidence = render(sig.evidence_template, values, missing="") or evidence
+    parameter = render(sig.parameter, values, missing="") if sig.parameter is not None else None
+    return Hit(url=ex.url, method=method, evidence=evidence, parameter=parameter)
+
+
+async def _run_steps(sig: Signature, ctx: CheckContext) -> None:
+    """Send each step in order; a step's extractors feed the ``{{name}}``s of later ones."""
+    values: dict[str, Value] = {}
+    ex: Exchange | None = None
+    for step in sig.steps:
+        path = render(step.path, values, escape="url")
+        headers = [(k, render(v, values, escape="header")) for k, v in step.headers]
+        body = render(step.body, values) if step.body is not None else None
+        if path is None or (step.body is not None and body is None):
+            return
+        ready = [(k, v) for k, v in headers if v is not None]
+        if len(ready) < len(headers):
+            return  # a value that cannot go into a header: stop here
+        ex = await ctx.send(
+            Probe(
+                url=ctx.target.url_for(path if path.startswith("/") else "/" + path),
+                method=step.method,
+                headers=tuple(ready),
+                body=body.encode() if body is not None else None,
+                follow_redirects=False,
+            )
+        )
+        if ex is None or (step.matchers and not all_match(step.matchers, step.condition, ex)):
+            return
+        for e in step.extractors:
+            value = e.first(ex)
+            if value is None:
+                return  # the next step needs it
+            values[e.name] = value
+    if ex is None or (sig.soft404 and await ctx.is_soft404(ex)):
+        return
+    _shown(sig.extractors, ex, values)
+    ctx.report(_hit(sig, ex, sig.steps[-1].method, values))
+
+
 async def run_signature(sig: Signature, ctx: CheckContext) -> None:
     """Probe each path, keep those that match and differ from the soft-404 answer."""
     if sig.requires and not set(sig.requires) & set(ctx.frameworks):
+        return
+    if sig.steps:
+        await _run_steps(sig, ctx)
         return
 
     async def one(path: str) -> tuple[str, Exchange | None]:
@@ -130,7 +185,9 @@ async def run_signature(sig: Signature, ctx: CheckContext) -> None:
     for _path, ex in results:
         if ex is None:
             continue
-        ctx.report(Hit(url=ex.url, method=sig.method, evidence=sig.evidence(ex)))
+        values: dict[str, Value] = {}
+        _shown(sig.extractors, ex, values)
+        ctx.report(_hit(sig, ex, sig.method, values))
         if sig.stop_at_first:
             break
 
@@ -139,20 +196,63 @@ async def run_signature(sig: Signature, ctx: CheckContext) -> None:
 
 Values = list[StrictStr] | StrictStr
 Numbers = list[StrictInt] | StrictInt
+Name = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class MatcherSpec(Strict):
-    type: Literal["status", "word", "regex", "header", "size", "binary"]
+    type: Literal["status", "word", "regex", "header", "size", "binary", "cookie", "content-type"]
     status: Numbers | None = None
     words: Values | None = None
-    regex: Values | None = None
+    regex: Values | None = None  # regex; header by name: the value's pattern
     headers: Values | None = None  # "Name: regex"
+    name: Values | None = None  # header: header names; cookie: a pattern on the name
+    missing: list[Literal["secure", "httponly", "samesite"]] | None = None  # cookie
+    content_type: Values | None = None  # "text/html" (no parameters)
     size: Numbers | None = None  # at least this many bytes
     binary: Values | None = None  # hex prefix of the body
     part: Literal["body", "header", "all"] = "body"
     condition: Literal["or", "and"] = "or"
     negative: StrictBool = False
     case_insensitive: StrictBool = False
+
+
+class ExtractorSpec(Strict):
+    name: StrictStr = Name
+    type: Literal["regex", "header"] = "regex"
+    regex: Values | None = None
+    group: StrictInt = Field(default=0, ge=0)
+    part: Literal["body", "header", "all"] = "body"
+    headers: Values | None = None  # type header: the header names
+    internal: StrictBool = False  # only for later requests, never shown in the report
+
+
+class RequestSpec(Strict):
+    path: StrictStr
+    method: StrictStr = "GET"
+    headers: dict[StrictStr, StrictStr] = {}
+    body: StrictStr | None = None
+    matchers: list[MatcherSpec] = []
+    matchers_condition: Literal["and", "or"] = "and"
+    extractors: list[ExtractorSpec] = []
+
+
+class FindingSpec(Strict):
+    """A further finding kind of a passive signature (a ``finding_kind`` with a parent)."""
+
+    id: StrictStr
+    title: StrictStr
+    severity: StrictStr
+    cwe: StrictInt
+    description: StrictStr
+    remediation: StrictStr
+    category: StrictStr | None = None  # default: the check's
+    confidence: StrictStr | None = None
+    owasp: StrictStr | None = None
+    references: list[StrictStr] = []
+    matchers: list[MatcherSpec] = Field(min_length=1)
+    matchers_condition: Literal["and", "or"] = "and"
+    evidence: StrictStr
+    parameter: StrictStr | None = None
 
 
 class SignatureSpec(Strict):
@@ -166,16 +266,51 @@ class SignatureSpec(Strict):
     description: StrictStr
     remediation: StrictStr
     references: list[StrictStr] = []
-    paths: list[StrictStr] = Field(min_length=1)
-    matchers: list[MatcherSpec] = Field(min_length=1)
+    kind: Literal["active", "passive"] = "active"
+    paths: list[StrictStr] = []
+    request: list[RequestSpec] = []
+    matchers: list[MatcherSpec] = []
     matchers_condition: Literal["and", "or"] = "and"
     method: StrictStr = "GET"
     raw: StrictBool = False
     soft404: StrictBool = True
     stop_at_first: StrictBool = False
     extract: list[StrictStr] = []
+    extractors: list[ExtractorSpec] = []
+    evidence: StrictStr | None = None
+    parameter: StrictStr | None = None
     evidence_mask: Literal["kv"] | None = None
     requires: list[StrictStr] = []  # frameworks; empty = always
+    once: Literal["url", "origin"] = "url"
+    responses: Literal["all", "target"] = "all"
+    each: StrictStr | None = None
+    finding: list[FindingSpec] = []
+
+    @model_validator(mode="after")
+    def _shape(self) -> SignatureSpec:
+        if self.kind == "passive":
+            wrong = [k for k in ("paths", "request") if getattr(self, k)]
+            if wrong:
+                raise ValueError(f"a passive signature sends nothing: remove {wrong[0]!r}")
+            if self.requires:  # frameworks are learnt during the scan, workers do not see them
+                raise ValueError("'requires' is for active signatures")
+            if not (self.matchers or self.each):
+                raise ValueError("a passive signature needs 'matchers' or 'each'")
+            if self.evidence is None:
+                raise ValueError("a passive signature needs 'evidence'")
+            return self
+        passive_only = [k for k in ("each", "finding") if getattr(self, k)] + [
+            k for k, d in (("once", "url"), ("responses", "all")) if getattr(self, k) != d
+        ]
+        if passive_only:
+            raise ValueError(f'{passive_only[0]!r} is for kind = "passive" signatures')
+        if bool(self.paths) == bool(self.request):
+            raise ValueError("give either 'paths' or [[check.request]] steps")
+        if self.paths and not self.matchers:
+            raise ValueError("an active signature needs 'matchers'")
+        if self.request and not self.request[-1].matchers:
+            raise ValueError("the last [[check.request]] step needs 'matchers'")
+        return self
 
 
 class SignatureFile(Strict):
@@ -183,15 +318,41 @@ class SignatureFile(Strict):
 
 
 _VALUES_KEY = {"status": "status", "word": "words", "regex": "regex", "header": "headers",
-               "size": "size", "binary": "binary"}  # fmt: skip
+               "size": "size", "binary": "binary", "content-type": "content_type"}  # fmt: skip
+
+
+def _listed(raw: Any) -> list[Any]:
+    return [] if raw is None else raw if isinstance(raw, list) else [raw]
 
 
 def _matcher(spec: MatcherSpec, where: str) -> Matcher:
+    if spec.type == "cookie":
+        names = _listed(spec.name)
+        if len(names) > 1:
+            raise RegistryError(f"{where}: a cookie matcher takes one 'name' pattern")
+        return Matcher(
+            type="cookie", values=(), condition=spec.condition, negative=spec.negative,
+            pattern=_compile(names[0], 0, where) if names else None,
+            missing=tuple(spec.missing or ()),
+        )  # fmt: skip
+    if spec.type == "header" and spec.name is not None:
+        if spec.headers is not None:
+            raise RegistryError(f"{where}: a header matcher takes 'name' or 'headers', not both")
+        regex = _listed(spec.regex)
+        if len(regex) > 1:
+            raise RegistryError(f"{where}: a header matcher by 'name' takes one 'regex'")
+        return Matcher(
+            type="header", values=(), condition=spec.condition, negative=spec.negative,
+            names=tuple(n.lower() for n in _listed(spec.name)),
+            pattern=_compile(regex[0], rx.I if spec.case_insensitive else 0, where)
+            if regex
+            else None,
+        )  # fmt: skip
     key = _VALUES_KEY[spec.type]
     raw = getattr(spec, key)
     if raw is None:
         raise RegistryError(f"{where}: a {spec.type} matcher needs '{key}'")
-    values: list[Any] = raw if isinstance(raw, list) else [raw]
+    values = _listed(raw)
     patterns: tuple[rx.Pattern, ...] = ()
     if spec.type == "regex":
         flags = rx.I if spec.case_insensitive else 0
@@ -209,6 +370,22 @@ def _matcher(spec: MatcherSpec, where: str) -> Matcher:
     )
 
 
+def _extractor(spec: ExtractorSpec, where: str) -> Extractor:
+    patterns = tuple(_compile(p, 0, where) for p in _listed(spec.regex))
+    if spec.type == "regex":
+        if not patterns:
+            raise RegistryError(f"{where}: extractor {spec.name!r} needs 'regex'")
+        for p in patterns:
+            if spec.group > p.groups:
+                raise RegistryError(f"{where}: extractor {spec.name!r} has no group {spec.group}")
+    elif not spec.headers:
+        raise RegistryError(f"{where}: header extractor {spec.name!r} needs 'headers'")
+    return Extractor(
+        name=spec.name, type=spec.type, patterns=patterns, group=spec.group, part=spec.part,
+        headers=tuple(h.lower() for h in _listed(spec.headers)), internal=spec.internal,
+    )  # fmt: skip
+
+
 def _compile(pattern: str, flags: int, where: str) -> rx.Pattern:
     """A signature's regex, compiled with RE2 when the file is loaded."""
     try:
@@ -217,11 +394,70 @@ def _compile(pattern: str, flags: int, where: str) -> rx.Pattern:
         raise RegistryError(str(exc)) from None
 
 
-def _signature(entry: SignatureSpec, where: str) -> Signature:
+def _uses(text: str | None, known: set[str], where: str, what: str) -> None:
+    """Refuse a template naming a value nothing extracted (or an internal one)."""
+    unknown = template_names(text or "") - known
+    if unknown:
+        raise RegistryError(f"{where}: {what} uses {{{{{sorted(unknown)[0]}}}}}, not extracted")
+
+
+def _steps(entry: SignatureSpec, where: str) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    known: set[str] = set()
+    for n, req in enumerate(entry.request, 1):
+        at = f"{where} request #{n}"
+        for text in (req.path, req.body, *req.headers.values()):
+            _uses(text, known, at, "the request")
+        extractors = tuple(_extractor(e, at) for e in req.extractors)
+        known |= {e.name for e in extractors}
+        steps.append(
+            Step(
+                path=req.path, method=req.method, headers=tuple(req.headers.items()),
+                body=req.body, matchers=tuple(_matcher(m, at) for m in req.matchers),
+                condition=req.matchers_condition, extractors=extractors,
+            )
+        )  # fmt: skip
+    return tuple(steps)
+
+
+def _rules(entry: SignatureSpec, where: str, shown: set[str]) -> tuple[Rule, ...]:
+    rules = []
+    for f in entry.finding:
+        at = f"{where} finding {f.id!r}"
+        if f.id == entry.id:
+            raise RegistryError(f"{at}: a [[check.finding]] needs an id of its own")
+        meta = _meta({
+            **{k: getattr(entry, k) for k in ("category", "confidence", "owasp")},
+            **{k: v for k, v in f.model_dump().items() if k in META_KEYS and v is not None},
+        }, at)  # fmt: skip
+        for text in (f.evidence, f.parameter):
+            _uses(text, shown, at, "the report")
+        rules.append(
+            Rule(
+                meta=meta, matchers=tuple(_matcher(m, at) for m in f.matchers),
+                condition=f.matchers_condition, evidence=f.evidence, parameter=f.parameter,
+            )
+        )  # fmt: skip
+    return tuple(rules)
+
+
+def _meta(values: dict[str, Any], where: str) -> CheckMeta:
     try:
-        meta = CheckMeta(**{k: getattr(entry, k) for k in META_KEYS})
-    except TypeError as exc:
+        return CheckMeta(**values)
+    except (TypeError, RegistryError) as exc:
         raise RegistryError(f"{where}: {exc}") from None
+
+
+def _signature(entry: SignatureSpec, where: str, source: Path) -> Signature:
+    meta = _meta({k: getattr(entry, k) for k in META_KEYS}, where)
+    steps = _steps(entry, where)
+    extractors = tuple(_extractor(e, where) for e in entry.extractors)
+    shown = {e.name for e in extractors if not e.internal}
+    shown |= {e.name for s in steps for e in s.extractors if not e.internal}
+    if entry.each is not None and entry.each not in shown:
+        raise RegistryError(f"{where}: 'each' names {entry.each!r}, not a shown extractor")
+    for text in (entry.evidence, entry.parameter):
+        _uses(text, shown, where, "the report")
     return Signature(
         meta=meta,
         paths=tuple(entry.paths),
@@ -234,6 +470,16 @@ def _signature(entry: SignatureSpec, where: str) -> Signature:
         extract=tuple(_compile(p, 0, where) for p in entry.extract),
         evidence_mask=entry.evidence_mask,
         requires=tuple(entry.requires),
+        kind=entry.kind,
+        source=str(source),
+        steps=steps,
+        extractors=extractors,
+        evidence_template=entry.evidence,
+        parameter=entry.parameter,
+        once=entry.once,
+        responses=entry.responses,
+        each=entry.each,
+        rules=_rules(entry, where, shown),
     )
 
 
@@ -244,7 +490,10 @@ def load_file(path: Path) -> list[Signature]:
         spec = read_table(path, SignatureFile)
     except KnowledgeError as exc:
         raise RegistryError(str(exc)) from None
-    return [_signature(entry, f"{path.name} check #{i}") for i, entry in enumerate(spec.check, 1)]
+    path = path.resolve()
+    return [
+        _signature(entry, f"{path.name} check #{i}", path) for i, entry in enumerate(spec.check, 1)
+    ]
 
 
 @cache
@@ -257,14 +506,29 @@ def load_dir(directory: Path = SIGNATURES) -> tuple[Signature, ...]:
     return _load_dir(directory.resolve())
 
 
+def ids(sig: Signature) -> list[str]:
+    """The check id and the finding kinds a signature declares."""
+    return [sig.meta.id, *(r.meta.id for r in sig.rules)]
+
+
+def _active_fn(sig: Signature) -> Callable[[CheckContext], Any]:
+    async def fn(ctx: CheckContext) -> None:
+        await run_signature(sig, ctx)
+
+    return fn
+
+
 def register_signatures(directory: Path) -> int:
-    """Register every signature in ``directory/*.toml`` as an active check."""
+    """Register every signature in ``directory/*.toml`` as a check (and its finding kinds)."""
+    from apigrade.checks.signature_passive import PassiveSignature
+
     count = 0
     for sig in load_dir(directory):
-
-        async def fn(ctx: CheckContext, _sig: Signature = sig) -> None:
-            await run_signature(_sig, ctx)
-
-        REGISTRY.add(Check(meta=sig.meta, kind="active", fn=fn))
+        if sig.kind == "passive":
+            REGISTRY.add(Check(meta=sig.meta, kind="passive", fn=PassiveSignature(sig)))
+        else:
+            REGISTRY.add(Check(meta=sig.meta, kind="active", fn=_active_fn(sig)))
+        for rule in sig.rules:
+            REGISTRY.add_kind(rule.meta, sig.meta.id)
         count += 1
     return count

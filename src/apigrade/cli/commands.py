@@ -12,6 +12,7 @@ from rich.console import Console
 
 import apigrade.cli.options as opt
 from apigrade import __version__
+from apigrade.checks import rule_infos
 from apigrade.cli.options import FormatOpt, FormatsOpt, OutputDirOpt, OutputOpt
 from apigrade.config import check as config_check
 from apigrade.config import option_callback as config_callback
@@ -42,7 +43,7 @@ def gate(report: ScanReport, fail_under: int | None, fail_on: Severity | None) -
 @app.command()
 def scan(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(metavar="URL", help="Base URL of the target")],
+    url: Annotated[str | None, typer.Argument(metavar="URL", help="Base URL of the target (or --app)", show_default=False)] = None,
     format: FormatsOpt = None,
     output: OutputOpt = None,
     output_dir: OutputDirOpt = None,
@@ -64,16 +65,22 @@ def scan(
     db: Annotated[str | None, opt.db(metavar="URL")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="last|SCAN_ID", help="compare with a stored scan: last (this target's latest complete scan) or a SCAN_ID")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", metavar="CHECK_ID", help="do not run this check nor report findings of this kind (repeatable; ids from apigrade checks)")] = None,
-    signatures: Annotated[Path | None, typer.Option("--signatures", metavar="DIR", help="also run the signature files (*.toml, the schema of the built-in ones) in this folder (docs/extending.md)")] = None,
+    signatures: Annotated[list[Path] | None, opt.signatures(help="also run the signature files (*.toml, the schema of the built-in ones) in this folder (repeatable; docs/extending.md)")] = None,
+    app_ref: Annotated[str | None, typer.Option("--app", metavar="MODULE:OBJECT", help="scan this WSGI/ASGI app object or factory in-process instead of a URL (e.g. myapp:create_app): every route and the live configuration, no socket")] = None,
     config: Annotated[Path | None, typer.Option("--config", metavar="PATH", is_eager=True, callback=config_callback, help="read settings from this TOML file instead of the nearest apigrade.toml and pyproject.toml [tool.apigrade] (docs/config.md)")] = None,
 ) -> None:
-    """Scan a running API or web app."""
+    """Scan a running API, or an app object in-process."""
     config_check(ctx)  # a configuration file that failed to load (docs/config.md)
+    from apigrade.engine.checkset import DiscoverySettings
     from apigrade.engine.scanner import Scan, ScanOptions, run_scan
     from apigrade.engine.target import parse_origin
     from apigrade.identities import parse_identities
     from apigrade.localfiles import check_streamable
 
+    if url is None and app_ref is None:  # a command-line error: the usage line, then this
+        ctx.fail("Missing argument 'URL' (or --app MODULE:OBJECT).")
+    if url is not None and app_ref is not None:
+        raise UsageError("give one target: a URL or --app MODULE:OBJECT, not both")
     formats = format or ["text"]
     check_formats(formats, output, output_dir)
     severity = parse_severity(fail_on)
@@ -81,10 +88,11 @@ def scan(
         check_streamable(wordlist, "wordlist")  # a regular file: /dev/zero never ends
     for origin in scope or []:
         parse_origin(origin)  # one usage line before anything is sent
-    if signatures is not None:
+    if signatures:
         from apigrade.checks.plugins import use_signatures
 
-        use_signatures(signatures)  # before --skip, so their ids can be skipped
+        for folder in signatures:
+            use_signatures(folder)  # before --skip, so their ids can be skipped
     unknown = unknown_checks(skip or [])
     if unknown:
         raise UsageError(f"bad --skip {unknown[0]!r}: no such check (see apigrade checks)")
@@ -102,8 +110,17 @@ def scan(
         timeout=timeout,
         scope=list(scope or []),
         skip=list(skip or []),
+        signatures=[str(folder.resolve()) for folder in signatures or []],
     )
     import apigrade.cli.store as cli_store  # history: --db, --no-store, --baseline
+
+    target: object = url
+    if app_ref is not None:  # in-process: imported last, after every option was checked
+        from apigrade.engine.scanner import IN_PROCESS_URL
+        from apigrade.inprocess.loader import load_app
+
+        target, url = load_app(app_ref), IN_PROCESS_URL
+    assert url is not None
 
     started: list[Scan] = []
 
@@ -115,7 +132,8 @@ def scan(
     with cli_store.scan_session(url, options, db=db, store=not no_store, baseline=baseline) as ss:
         try:
             report = run_with_progress(
-                lambda progress: run_scan(url, options, progress=progress, on_start=on_start)
+                lambda progress: run_scan(target, options, progress=progress, on_start=on_start,
+                                          discovery=DiscoverySettings(grey_box=True))  # fmt: skip
             )
         except KeyboardInterrupt:
             if not started:
@@ -141,6 +159,11 @@ def checks(format: FormatOpt = "text") -> None:
 
     load_checks()
     metas = REGISTRY.metas()
+    if format == "markdown":  # the check reference, docs/checks.md
+        from apigrade.report.rules import render_rules_markdown
+
+        sys.stdout.write(render_rules_markdown(rule_infos()))
+        return
     if format == "json":
         rows = [
             {
@@ -157,7 +180,7 @@ def checks(format: FormatOpt = "text") -> None:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     if format != "text":
-        raise UsageError("checks: --format is text or json")
+        raise UsageError("checks: --format is text, json or markdown")
     from rich.table import Table
 
     table = Table(title=f"{len(metas)} checks")
@@ -196,7 +219,7 @@ def demo(
         report = run_with_progress(
             lambda progress: run_scan(url, ScanOptions(), progress=progress)
         )
-    emit(report, formats, output, output_dir, err)
+    emit(report, formats, output, output_dir, err, rules=rule_infos(formats))
 
 
 @app.command()

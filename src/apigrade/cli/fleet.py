@@ -19,7 +19,7 @@ from apigrade.extras import require
 from apigrade.options import parse_severity, write_text
 
 if TYPE_CHECKING:
-    from apigrade.engine.scanner import ScanOptions
+    from apigrade.scan_options import ScanOptions
 
 err = Console(stderr=True, highlight=False)
 
@@ -61,6 +61,11 @@ IdentityOpt = Annotated[
     opt.identity(help="NAME:'Header: value', a second user for the "
                  "authorisation checks (repeatable); masked in every output"),
 ]
+SignaturesOpt = Annotated[
+    list[Path] | None,
+    opt.signatures(help="also run the signature files (*.toml) in this folder (repeatable; "
+                   "with --broker: readable on the workers at the same path)"),
+]
 ScopeOpt = Annotated[
     list[str] | None,
     opt.scope(help="also contact this origin (repeatable), "
@@ -76,8 +81,8 @@ def _options(
     header: list[str] | None, cookie: str | None, insecure: bool, active: bool,
     max_requests: int, concurrency: int, rate: float | None, timeout: float,
 ) -> ScanOptions:
-    from apigrade.engine.scanner import ScanOptions
     from apigrade.options import parse_cookie, parse_header
+    from apigrade.scan_options import ScanOptions
 
     return ScanOptions(
         headers=[parse_header(h) for h in header or []], cookie=parse_cookie(cookie),
@@ -88,12 +93,11 @@ def _options(
 
 def _with_extras(
     base: ScanOptions, spec: str | None, wordlist: Path | None, identity: list[str] | None,
-    scope: list[str] | None,
+    scope: list[str] | None, signatures: list[Path] | None = None,
 ) -> ScanOptions:
     """``base`` plus the options scan-many shares with scan. Local files are checked here
     and named by absolute path (a worker's working directory is not this one)."""
-    from dataclasses import replace
-
+    from apigrade.checks.plugins import use_signatures
     from apigrade.engine.spec_source import is_url
     from apigrade.engine.target import parse_origin
     from apigrade.identities import parse_identities
@@ -107,10 +111,13 @@ def _with_extras(
         if not Path(spec).is_file():
             raise UsageError(f"cannot read spec {spec!r}: not a file")
         spec = str(Path(spec).resolve())
-    return replace(
-        base, spec=spec, wordlist=str(wordlist.resolve()) if wordlist else None,
-        identities=parse_identities(identity), scope=list(scope or []),
-    )
+    for folder in signatures or []:
+        use_signatures(folder)  # a bad folder is one usage line here, before any scan
+    return base.model_copy(update={
+        "signatures": [str(folder.resolve()) for folder in signatures or []],
+        "spec": spec, "wordlist": str(wordlist.resolve()) if wordlist else None,
+        "identities": parse_identities(identity), "scope": list(scope or []),
+    })
 
 
 def scan_many(
@@ -137,6 +144,7 @@ def scan_many(
     wordlist: WordlistOpt = None,
     identity: IdentityOpt = None,
     scope: ScopeOpt = None,
+    signatures: SignaturesOpt = None,
     fail_under: Annotated[int | None, opt.fail_under(help="gate: exit 1 when a target scores below this")] = None,
     fail_on: Annotated[str | None, opt.fail_on(help="gate: exit 1 when a target has a finding at or above this severity: critical, high, medium, low or info")] = None,
     fail_on_error: Annotated[
@@ -168,7 +176,7 @@ def scan_many(
     fleet = load_targets(targets_file, targets_config)
     base = _with_extras(
         _options(header, cookie, insecure, active, max_requests, concurrency, rate, timeout),
-        spec, wordlist, identity, scope,
+        spec, wordlist, identity, scope, signatures,
     )
     with progress(err, len(fleet)) as on_done:
         if broker:

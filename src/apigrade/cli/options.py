@@ -81,6 +81,11 @@ def scope(help: str) -> Any:
     return typer.Option("--scope", metavar="ORIGIN", help=help)
 
 
+def signatures(help: str) -> Any:
+    """``--signatures DIR`` (repeatable): a folder of the user's own signature files."""
+    return typer.Option("--signatures", metavar="DIR", help=help)
+
+
 def fail_under(help: str, metavar: str | None = None) -> Any:
     """``--fail-under SCORE``: the score gate."""
     return typer.Option("--fail-under", metavar=metavar, min=0, max=100, help=help)
@@ -112,7 +117,7 @@ def output_dir(help: str = OUTPUT_DIR_HELP, metavar: str | None = None) -> Any:
 
 
 DbOpt = Annotated[str | None, db()]
-FormatOpt = Annotated[str, typer.Option("-f", "--format", metavar="FORMAT", help="text (a table) or json")]
+FormatOpt = Annotated[str, typer.Option("-f", "--format", metavar="FORMAT", help="text (a table), json or markdown")]
 FormatsOpt = Annotated[list[str] | None, formats(metavar="FORMAT")]
 OutputOpt = Annotated[Path | None, output(metavar="FILE")]
 OutputDirOpt = Annotated[Path | None, output_dir(metavar="DIR")]

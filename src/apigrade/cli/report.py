@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 import apigrade.cli.options as opt
+from apigrade.checks import rule_infos
 from apigrade.errors import UsageError
 from apigrade.gates import report_gate
 from apigrade.localfiles import REPORT_LIMIT, read_text_limited
@@ -47,7 +48,7 @@ def render(report: ScanReport, fmt: str, fail_on: Severity | None, stdout: bool 
     if fmt == "junit":
         from apigrade.report.junit import render_junit
 
-        return render_junit(report, fail_on)
+        return render_junit(report, fail_on, rule_infos([fmt]))
     from apigrade.terminal import wants_colour
 
     colour = stdout and wants_colour(sys.stdout)  # a terminal, NO_COLOR, FORCE_COLOR
@@ -56,7 +57,7 @@ def render(report: ScanReport, fmt: str, fail_on: Severity | None, stdout: bool 
         from apigrade.report.text import render_text
 
         return render_text(report, color=colour, width=terminal_width())
-    render_fn = renderer(fmt)
+    render_fn = renderer(fmt, rules=rule_infos([fmt]))
     assert render_fn is not None  # check_formats refused formats without a renderer
     return render_fn(report)
 

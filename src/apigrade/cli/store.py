@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from apigrade.model import ScanReport, Severity
     from apigrade.store import Comparison, Store
     from apigrade.store.recording import Recorder
-    from apigrade.store.verify import VerifyResult
+    from apigrade.verify import VerifyResult
 
 TextJsonOpt = Annotated[str, typer.Option("-f", "--format", help="text or json")]
 
@@ -123,16 +123,17 @@ def emit_scan(
     (the report is stored, or goes to ``-o``). With ``-o``/``--output-dir`` the files get
     the report and stdout the comparison.
     """
+    from apigrade.checks import rule_infos
     from apigrade.report.emit import emit
     from apigrade.store.render import COMPARISON_FORMATS, render_comparison
 
     if comparison is None:
-        emit(report, formats, output, output_dir, err, fail_on, trend)
+        emit(report, formats, output, output_dir, err, fail_on, trend, rule_infos(formats))
         return
     fmt = formats[0] if formats[0] in COMPARISON_FORMATS else "text"
     to_files = output is not None or output_dir is not None
     if to_files or formats[0] == "text":
-        emit(report, formats, output, output_dir, err, fail_on, trend)
+        emit(report, formats, output, output_dir, err, fail_on, trend, rule_infos(formats))
         if not to_files:
             sys.stdout.write("\n")
     elif report.scan_id:
@@ -173,6 +174,7 @@ def show(
     """Render a stored scan again, in any report format."""
     from rich.console import Console
 
+    from apigrade.checks import rule_infos
     from apigrade.report.emit import check_formats, emit
     from apigrade.store import open_store
 
@@ -184,7 +186,8 @@ def show(
         trend = score_trend(store, record.target, until=record.created_at)
     if record.status != "complete":
         _say(f"warning: scan {record.scan_id} is {record.status}: the report is partial")
-    emit(report, formats, output, output_dir, Console(stderr=True, highlight=False), trend=trend)
+    emit(report, formats, output, output_dir, Console(stderr=True, highlight=False), trend=trend,
+         rules=rule_infos(formats))  # fmt: skip
 
 
 def score_trend(store: Store, target: str, until: Any = None) -> list[tuple[str, int]]:
@@ -249,7 +252,7 @@ def verify(
     from apigrade.store.models import VERIFY
     from apigrade.store.recording import recording
     from apigrade.store.render import render_comparison
-    from apigrade.store.verify import no_spec_was_found, run_verify
+    from apigrade.verify import no_spec_was_found, run_verify
 
     _check_format(format, ("text", "json"))
     headers = [parse_header(h) for h in header or []]

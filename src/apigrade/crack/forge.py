@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import zlib
@@ -58,6 +59,8 @@ def _itsdangerous(token: SignedToken, scheme: Scheme, key: bytes, payload: Any, 
         body = scheme.message.decode()
         if token.timestamp is not None:
             body = body.rpartition(".")[0]
+    elif token.standard_b64:  # Starlette: b64encode(json.dumps(session))
+        body = base64.b64encode(json.dumps(payload).encode()).decode()
     else:
         body = _b64_maybe_compressed(_json(payload))
     if token.timestamp is not None:

@@ -19,6 +19,8 @@ DIGEST_BY_SIZE = {20: "sha1", 28: "sha224", 32: "sha256", 48: "sha384", 64: "sha
 
 #: Salt Flask's SecureCookieSessionInterface uses (with HMAC key derivation and SHA-1).
 FLASK_SESSION_SALT = "cookie-session"
+#: itsdangerous' default salt (``Signer``/``TimestampSigner`` without one: Starlette sessions)
+ITSDANGEROUS_SALT = "itsdangerous.Signer"
 #: Salt Flask-WTF uses for CSRF tokens (itsdangerous defaults: django-concat, SHA-1).
 WTF_CSRF_SALT = "wtf-csrf-token"
 

@@ -31,6 +31,7 @@ _COOKIE_NAME = rx.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _HEX40 = rx.compile(r"^[0-9a-f]{40}$")
 _LOGIN = rx.compile(r"^(.*)\|([0-9a-fA-F]{128})$", rx.S)
 _HS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+STARLETTE_SESSION = "Starlette session cookie"
 
 
 class TokenKind(StrEnum):
@@ -58,6 +59,8 @@ class SignedToken:
     legacy_epoch: bool = False
     header: dict[str, Any] | None = field(default=None, compare=False)
     algorithm: str = "sha1"
+    #: payload in standard, padded base64 of ``json.dumps`` (Starlette's SessionMiddleware)
+    standard_b64: bool = False
 
     @property
     def pickled(self) -> bool:
@@ -292,19 +295,40 @@ def _parse_itsdangerous(
             ts_raw = b""
     if not 0 < len(ts_raw) <= 8:
         payload_text, ts_raw = rest, b""  # untimed: "payload.signature"
+    starlette = _starlette_payload(payload_text) if ts_raw else None
     try:
-        raw, compressed = _decode_payload(payload_text)
+        raw, compressed = (starlette, False) if starlette else _decode_payload(payload_text)
     except ValueError:
         return None
     if not raw:
         return None
     timestamp, legacy = itsdangerous_time(ts_raw) if ts_raw else (None, False)
     payload = _as_json(raw)
-    label, found = _itsdangerous_schemes(payload, bool(ts_raw), salts, digest, rest.encode(), sig)
+    if starlette is not None and salts is None:
+        label, found = STARLETTE_SESSION, [sch.itsdangerous_scheme(
+            sch.ITSDANGEROUS_SALT, "django-concat", digest, rest.encode(), sig)]
+    else:
+        label, found = _itsdangerous_schemes(
+            payload, bool(ts_raw), salts, digest, rest.encode(), sig)
     return SignedToken(
         TokenKind.ITSDANGEROUS, label, value, payload, raw, tuple(found), name=name,
         compressed=compressed, timestamp=timestamp, legacy_epoch=legacy, algorithm=digest,
+        standard_b64=starlette is not None,
     )
+
+
+def _starlette_payload(text: str) -> bytes | None:
+    """The JSON a Starlette session cookie carries: ``b64encode(json.dumps(session))``
+    (standard alphabet, padded, ``": "`` separators; Flask writes compact base64url)."""
+    if text.startswith(".") or len(text) % 4:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(b"{") or (b'": ' not in raw and raw != b"{}"):
+        return None
+    return raw if isinstance(_as_json(raw), dict) else None
 
 
 def parse_token(

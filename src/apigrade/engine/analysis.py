@@ -4,12 +4,17 @@ A worker gets a batch of exchanges, the scan's settings and a copy of the knowle
 base; it runs every passive check on each exchange in order, as the event loop used
 to, and returns the hits, the failures and what the checks added to the knowledge
 base. The scanner merges that in the same order, so findings are the same as when
-the checks ran in the loop.
+the checks ran in the loop. A check sees the copy through ``ctx.kb`` as it does in the
+scanning process: only the fields it declared, read-only unless it declared the write
+(the worker's registry holds the same declarations), so a delta only ever carries
+declared writes.
 
 Checks are named by (id, module, qualified name): a worker imports a module it does
 not have yet (a check a test registered at run time), with the scanning process's
-``sys.path``. A check that cannot be named that way (defined in ``__main__`` or inside
-a function) is run by the scanner itself, in its own process.
+``sys.path``. A check object may name itself with an ``apigrade_ref`` of (module,
+factory, *args): the worker calls ``factory(*args)`` (a passive signature: its file and
+id). A check that cannot be named (defined in ``__main__`` or inside a function) is run
+by the scanner itself, in its own process.
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ from apigrade.engine.http import Exchange
 from apigrade.engine.target import Target
 from apigrade.redact import describe_error
 
-#: (check id, module, qualified name) of a passive check function
-CheckRef = tuple[str, str, str]
+#: (check id, module, qualified name, *factory args) of a passive check function
+CheckRef = tuple[str, ...]
 
 
 def ref_of(check_id: str, fn: Callable[..., Any]) -> CheckRef | None:
     """How a worker finds ``fn``; None when it cannot (``__main__``, a closure)."""
+    own = getattr(fn, "apigrade_ref", None)
+    if isinstance(own, tuple) and all(isinstance(p, str) for p in own):
+        return (check_id, *own)
     module = getattr(fn, "__module__", None) or ""
     qualname = getattr(fn, "__qualname__", None) or ""
     if module in ("", "__main__") or "<" in qualname or module not in sys.modules:
@@ -80,10 +88,12 @@ _resolved: dict[CheckRef, Callable[..., Any]] = {}
 def _resolve(ref: CheckRef) -> Callable[..., Any]:
     fn = _resolved.get(ref)
     if fn is None:
-        _, module, qualname = ref
+        _, module, qualname, *args = ref
         obj: Any = importlib.import_module(module)
         for part in qualname.split("."):
             obj = getattr(obj, part)
+        if args:
+            obj = obj(*args)  # a factory: e.g. a passive signature by (file, id)
         fn = _resolved[ref] = cast(Callable[..., Any], obj)
     return fn
 

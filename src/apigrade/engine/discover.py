@@ -9,23 +9,29 @@ from typing import Any, TypeVar
 from urllib.parse import urldefrag, urlsplit
 
 from apigrade.checks.context import ScanState
+from apigrade.checks.registry import REGISTRY
+from apigrade.discovery.django import urlconf_endpoints
 from apigrade.discovery.html import (
     Links,
     endpoint_from_url,
     extract_links,
     extract_urls_from_script,
 )
-from apigrade.discovery.model import Endpoint
+from apigrade.discovery.model import Endpoint, is_logout
 from apigrade.discovery.openapi import OPENAPI_PATHS, Spec, parse_spec, spec_format
 from apigrade.discovery.robots import parse_robots
 from apigrade.discovery.sitemap import parse_sitemap
-from apigrade.engine import offload
+from apigrade.engine import graphql_discovery, inprocess_discovery, offload
 from apigrade.engine.http import Exchange, Probe
 from apigrade.engine.spec_source import fetch_spec, load_local_spec
 from apigrade.errors import UsageError
+from apigrade.inprocess.routes import RouteTable
 from apigrade.redact import shown_url
 
 T = TypeVar("T")
+#: the knowledge-base fields discovery writes (phase 0, before every check phase)
+KB_WRITES = ("words", "specs")
+REGISTRY.declare_engine("engine.discover", writes=KB_WRITES)
 MAX_DEPTH = 2
 #: a spec the user named gets this many CPU deadlines to parse (large YAML specs are slow)
 NAMED_SPEC_SLACK = 10
@@ -42,15 +48,24 @@ def _path(ex: Exchange) -> str:
 class Discoverer:
     """Fills ``state.endpoints`` within the target's origin and a page budget."""
 
-    def __init__(self, state: ScanState, spec: str | None = None) -> None:
+    def __init__(
+        self, state: ScanState, spec: str | None = None, probe_specs: bool = True,
+        app_routes: bool = True,
+    ) -> None:  # fmt: skip
         self.state = state
         self.spec = spec
+        self.probe_specs = probe_specs  # False: no requests to the well-known spec paths
+        self.app_routes = app_routes  # False: do not enumerate the app object's routes
         self.spec_text = load_local_spec(spec) if spec else None
         self._seen: set[str] = set()
-        self._endpoints: dict[tuple[str, str], Endpoint] = {}
+        self._endpoints: dict[tuple[str, str, str], Endpoint] = {}
+        #: the app's route table (in-process scans of a known framework), for locations
+        self.app_table: RouteTable | None = None
+        #: endpoints found without the app's routes (crawl, robots, sitemaps, specs)
+        self.discovered = 0
 
     def _add(self, ep: Endpoint) -> None:
-        key = (ep.method.upper(), ep.url)
+        key = (ep.method.upper(), ep.url, ep.graphql or "")  # one per GraphQL operation too
         old = self._endpoints.get(key)
         if old is None or (len(ep.params) > len(old.params)) or ep.source == "openapi":
             self._endpoints[key] = ep
@@ -103,11 +118,30 @@ class Discoverer:
     async def run(self) -> list[Endpoint]:
         target = self.state.target
         await asyncio.gather(self._crawl(), self._robots(), self._specs())
+        await self._django_urlconf()
+        self.discovered = len(self._endpoints)
+        if self.app_routes and self.state.app is not None:
+            await inprocess_discovery.add_app_routes(self, self._add, self._parse)
+        if self.probe_specs:  # a GraphQL schema is a spec too (engine/graphql_discovery.py)
+            urls = [e.url for e in self._endpoints.values()]
+            for ep in await graphql_discovery.discover(self.state, urls, self._parse):
+                self._add(ep)
         if target.url not in {e.url for e in self._endpoints.values()}:
             self._add(endpoint_from_url(target.url, "crawl"))
         eps = sorted(self._endpoints.values(), key=lambda e: (e.url, e.method))
         self.state.endpoints = eps
         return eps
+
+    async def _django_urlconf(self) -> None:
+        """Routes a Django DEBUG 404 page lists (robots.txt or a spec path missed): no request."""
+        for ex in list(self.state.exchanges):
+            if ex.status != 404 or "Django tried these URL patterns" not in ex.text:
+                continue
+            label = f"Django URLconf parsing of {_path(ex)}"
+            for ep in await self._parse(urlconf_endpoints, ex.url, ex.text, label=label) or ():
+                if self._in_scope(ep.url):
+                    self._add(ep)
+            return
 
     async def _crawl(self) -> None:
         frontier = [self.state.target.url]
@@ -139,7 +173,11 @@ class Discoverer:
                     if self._in_scope(form.url):
                         self._add(form)
                 if depth < MAX_DEPTH:
-                    frontier += [u for u in links.pages + links.scripts if self._in_scope(u)]
+                    frontier += [u for u in links.pages + links.scripts
+                                 if self._in_scope(u) and not is_logout(u)]  # fmt: skip
+                for u in links.pages:  # recorded, never fetched: it would end the session
+                    if self._in_scope(u) and is_logout(u):
+                        self._add(endpoint_from_url(u, "crawl"))
                 for u in links.pages:
                     if self._in_scope(u) and urlsplit(u).query:
                         self._add(endpoint_from_url(u, "crawl"))
@@ -180,6 +218,8 @@ class Discoverer:
                 raise UsageError(f"{shown_url(self.spec or '')!r} is not an OpenAPI 3 or Swagger 2 document")
             for ep in parsed.endpoints:
                 self._add(ep)
+            return
+        if not self.spec and not self.probe_specs:
             return
         candidates = [self.spec] if self.spec else [target.origin + p for p in OPENAPI_PATHS]
         results = await asyncio.gather(*(self._fetch(u) for u in candidates))

@@ -7,9 +7,9 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -20,6 +20,7 @@ from apigrade.checks.registry import REGISTRY, Check
 from apigrade.engine import offload
 from apigrade.engine.analysis import CheckRef, Setup, ref_of
 from apigrade.engine.baseline import SoftNotFound
+from apigrade.engine.checkset import CheckSet, DiscoverySettings
 from apigrade.engine.client import Engine, EngineConfig
 from apigrade.engine.discover import Discoverer
 from apigrade.engine.http import Exchange
@@ -28,41 +29,33 @@ from apigrade.engine.target import Target
 from apigrade.engine.transports import ASGIAppTransport, WSGIAppTransport, transport_for
 from apigrade.errors import TargetError, UsageError
 from apigrade.fingerprint import FpInput, fingerprint
-from apigrade.model import Finding, Fingerprint, ScanReport, ToolInfo, finding_id
+from apigrade.inprocess.locations import Locator
+from apigrade.model import (
+    Discovery,
+    Finding,
+    Fingerprint,
+    ScanReport,
+    ToolInfo,
+    finding_id,
+)
 from apigrade.redact import Redactor, describe_error, remember, scan_secrets
+from apigrade.scan_options import ScanOptions
 from apigrade.scoring import score_report
 
 Progress = Callable[[str, int, int, int], None]
 IN_PROCESS_URL = "http://testserver/"
-
-
-@dataclass
-class ScanOptions:
-    """Every scan option of the contract's command line."""
-
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    cookie: str | None = None
-    insecure: bool = False
-    spec: str | None = None
-    active: bool = False
-    wordlist: str | None = None
-    max_requests: int = 800
-    concurrency: int = 10
-    rate: float | None = None
-    timeout: float = 10.0
-    only: list[str] | None = None  # check ids to run (all when None)
-    #: check ids not run, and finding kinds not reported ("--skip", config ``skip``)
-    skip: list[str] = field(default_factory=list)
-    #: named identities for authorisation checks: name -> extra headers ("--identity")
-    identities: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    #: seconds one parse or analysis item may run in the pool before it is dropped
-    cpu_deadline: float = offload.DEFAULT_DEADLINE
-    #: origins contacted besides the target's own ("--scope http://host:80")
-    scope: list[str] = field(default_factory=list)
+#: findings of the in-process configuration audit carry their own locations
+APP_CONFIG_FAMILY = "app-config."
 
 
 class Scan:
-    """One scan of one target. Use :func:`run_scan`."""
+    """One scan of one target, built from explicit parts. Use :func:`build_scan` or
+    :func:`run_scan`.
+
+    ``checks`` defaults to the registry filtered by ``options.only``/``options.skip``;
+    ``discovery`` to probing the usual spec locations. The progress total follows from
+    the checks (:attr:`total`).
+    """
 
     def __init__(
         self,
@@ -70,6 +63,10 @@ class Scan:
         options: ScanOptions,
         transport: httpx.AsyncBaseTransport | None = None,
         progress: Progress | None = None,
+        *,
+        checks: CheckSet | None = None,
+        discovery: DiscoverySettings | None = None,
+        app: Any = None,
     ) -> None:
         load_checks()
         target = target.with_origins(options.scope)
@@ -103,17 +100,29 @@ class Scan:
             in_process=isinstance(transport, WSGIAppTransport | ASGIAppTransport),
             cpu_deadline=options.cpu_deadline,
             errors=self.errors,
+            app=app,
         )
-        checks = REGISTRY.checks()
-        if options.only is not None:
-            checks = [c for c in checks if c.id in set(options.only)]
         self._skip = frozenset(options.skip)
-        checks = [c for c in checks if c.id not in self._skip]
-        self.passive = [c for c in checks if c.kind == "passive"]
-        self.active_checks = [c for c in checks if c.kind == "active"]
+        if checks is None:
+            checks = CheckSet.registered(options.only, self._skip)
+        self.checks = checks
+        self.discovery = discovery or DiscoverySettings()
+        self.passive = self.checks.passive
+        self.active_checks = self.checks.active
         self.analyses = self._passive_analyses()
         self._done = 0
-        self._total = len(self.active_checks) + 1
+        self._discovered = False
+        self._discoverer: Discoverer | None = None
+        self._locator: Locator | None = None
+
+    @property
+    def total(self) -> int:
+        """The progress callback's denominator: discovery plus each active check."""
+        return self.checks.progress_total
+
+    def responses(self) -> tuple[Exchange, ...]:
+        """The responses the scan has received so far (bodies capped as retained)."""
+        return tuple(self.state.exchanges)
 
     # -- findings -------------------------------------------------------------
     def _sink(self, check_id: str, hit: Hit) -> None:
@@ -140,7 +149,25 @@ class Scan:
             evidence=red.text(hit.evidence)[:2000],
             description=red.text(hit.description or meta.description),
             remediation=red.text(hit.remediation or meta.remediation),
+            location=hit.location,
         )
+
+    def _located(self, finding: Finding) -> Finding:
+        """In-process: a finding on a route gets its handler's file and line (in the project)."""
+        table = self._discoverer.app_table if self._discoverer else None
+        if finding.location is not None or table is None or not table.routes:
+            return finding
+        if finding.check_id.startswith(APP_CONFIG_FAMILY):
+            return finding  # configuration: its own location (the assignment) or none
+        path = unquote(urlsplit(finding.url).path) or "/"
+        route = next((r for r in table.routes if r.template == path), None)  # a template URL
+        route = route or table.match(path, finding.method)
+        if route is None or route.handler is None:
+            return finding
+        if self._locator is None:
+            self._locator = Locator.for_app(self.state.app)
+        location = self._locator.of_callable(route.handler)
+        return finding.model_copy(update={"location": location}) if location else finding
 
     def _ctx(self, check: Check) -> CheckContext:
         return CheckContext(self.state, check.id, self._sink)
@@ -179,7 +206,7 @@ class Scan:
     def _tick(self, label: str) -> None:
         self._done += 1
         if self.progress is not None:
-            self.progress(label, self._done, self._total, self.engine.requests_sent)
+            self.progress(label, self._done, self.total, self.engine.requests_sent)
 
     async def _run_check(self, check: Check) -> None:
         try:
@@ -198,7 +225,13 @@ class Scan:
         async with self.engine:
             try:
                 await self._reach()
-                await Discoverer(self.state, self.options.spec).run()
+                probe = self.discovery.probe_specs
+                self._discoverer = Discoverer(
+                    self.state, self.options.spec, probe_specs=probe,
+                    app_routes=self.discovery.grey_box,
+                )  # fmt: skip
+                await self._discoverer.run()
+                self._discovered = True
                 await self.analyses.drain()
                 await self._fingerprint()
                 self._tick("discovery")
@@ -262,7 +295,8 @@ class Scan:
     def _report(self, started: datetime, duration: float) -> ScanReport:
         sev_order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
         findings = sorted(
-            self.findings.values(), key=lambda f: (sev_order[f.severity], f.check_id, f.url)
+            (self._located(f) for f in self.findings.values()),
+            key=lambda f: (sev_order[f.severity], f.check_id, f.url),
         )
         score, grade, per = score_report(findings)
         errors = [self.redactor.text(e) for e in self.errors + self.engine.stats.errors[:50]]
@@ -284,7 +318,59 @@ class Scan:
             findings=findings,
             errors=errors,
             complete=not self.engine.stats.skipped,
+            discovery=self._discovery(),
         )
+
+    def _discovery(self) -> Discovery | None:
+        """What discovery learned (None until it finished), masked like everything else."""
+        if not self._discovered:
+            return None
+        specs = [self.redactor.text(str(u)) for u in self.state.kb.specs]
+        disc = self._discoverer
+        table = disc.app_table if disc else None
+        if table is None:
+            return Discovery(specs=specs, endpoints=len(self.state.endpoints))
+        return Discovery(
+            specs=specs, endpoints=len(self.state.endpoints), app_routes=len(table.routes),
+            discovered=disc.discovered if disc else None,
+        )  # fmt: skip
+
+
+def build_scan(
+    target: Any,
+    options: ScanOptions | None = None,
+    *,
+    checks: CheckSet | None = None,
+    discovery: DiscoverySettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+    base_url: str = IN_PROCESS_URL,
+) -> Scan:
+    """A scan of a URL, or of an app object in-process at ``base_url``, ready to ``run()``.
+
+    Every part is explicit: the options, the checks (default: the registry filtered by
+    ``options.only``/``options.skip``), the discovery settings, the transport and the
+    progress callback.
+    """
+    options = options or ScanOptions()
+    if options.signatures:
+        from pathlib import Path
+
+        from apigrade.checks.plugins import use_signatures
+
+        for folder in options.signatures:  # before the checks are chosen; loaded once
+            use_signatures(Path(folder))
+    app = None
+    if isinstance(target, str):
+        tgt = Target.parse(target)
+    elif callable(target):
+        tgt = Target.parse(base_url)
+        transport = transport or transport_for(target)
+        if (discovery or DiscoverySettings()).grey_box:
+            app = target  # read-only: route table, live configuration, source locations
+    else:
+        raise UsageError("scan target must be a URL or a WSGI/ASGI app")
+    return Scan(tgt, options, transport, progress, checks=checks, discovery=discovery, app=app)
 
 
 async def run_scan(
@@ -295,21 +381,15 @@ async def run_scan(
     progress: Progress | None = None,
     base_url: str = IN_PROCESS_URL,
     on_start: Callable[[Scan], None] | None = None,
+    discovery: DiscoverySettings | None = None,
 ) -> ScanReport:
     """Scan a URL, or an app object in-process (WSGI or ASGI) at ``base_url``.
 
     ``on_start`` receives the :class:`Scan` before it runs, so that a caller can ask
     for ``partial_report()`` after an interruption.
     """
-    options = options or ScanOptions()
-    if isinstance(target, str):
-        tgt = Target.parse(target)
-    elif callable(target):
-        tgt = Target.parse(base_url)
-        transport = transport or transport_for(target)
-    else:
-        raise UsageError("scan target must be a URL or a WSGI/ASGI app")
-    scan = Scan(tgt, options, transport, progress)
+    scan = build_scan(target, options, transport=transport, progress=progress,
+                      base_url=base_url, discovery=discovery)  # fmt: skip
     if on_start is not None:
         on_start(scan)
     return await scan.run()
@@ -319,6 +399,8 @@ def scan_sync(target: Any, **options: Any) -> ScanReport:
     """Blocking :func:`run_scan` for scripts and tests."""
     transport = options.pop("transport", None)
     base_url = options.pop("base_url", IN_PROCESS_URL)
+    discovery = options.pop("discovery", None)
     return asyncio.run(
-        run_scan(target, ScanOptions(**options), transport=transport, base_url=base_url)
+        run_scan(target, ScanOptions(**options), transport=transport, base_url=base_url,
+                 discovery=discovery)  # fmt: skip
     )

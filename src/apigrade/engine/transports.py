@@ -144,6 +144,7 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
             "client": self.client,
         }
         sent_body = False
+        started = False
         status = 500
         headers: list[tuple[bytes, bytes]] = []
         out = bytearray()
@@ -158,8 +159,9 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
             return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
-            nonlocal status, headers
+            nonlocal status, headers, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
@@ -170,6 +172,12 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
 
         try:
             await self.app(scope, receive, send)
+        except Exception:  # noqa: BLE001 - as uvicorn: the error is the server's, not the client's
+            # Starlette re-raises after sending its 500 page; with nothing sent yet, a
+            # server answers a bare 500 itself.
+            if not started:
+                status, headers = 500, [(b"content-type", b"text/plain; charset=utf-8")]
+                out[:] = b"Internal Server Error"
         finally:
             done.set()
         hdrs = [(k, v) for k, v in headers if k.lower() != b"content-length"]

@@ -7,7 +7,7 @@ Redis broker a task held by a worker that vanished becomes visible again after t
 database ends with exactly one completed scan per target. While a task runs, its message's
 delivery time is refreshed (:mod:`apigrade.fleet.visibility`), so only a task whose worker
 is gone is handed out again, and a task run more than ``max_attempts`` times ends failed.
-Every scan option travels with the task (:mod:`apigrade.fleet.wire`).
+Every scan option travels with the task (:meth:`ScanOptions.to_json`).
 
 Each task runs ``asyncio.run`` in the pool process (prefork) or thread (threads), and
 that loop only waits: the scan itself runs in a child process of its own
@@ -27,15 +27,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import UsageError
 from apigrade.fleet.politeness import host_key
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import FleetResult, new_job_id, scan_one
 from apigrade.fleet.targets import FleetTarget
 from apigrade.fleet.visibility import attempt_number, keep_invisible
-from apigrade.fleet.wire import options_from_json, options_to_json
 from apigrade.redact import describe_error
+from apigrade.scan_options import ScanOptions
 
 TASK = "apigrade.scan_target"
 QUEUE = "apigrade.scans"
@@ -87,8 +86,8 @@ def make_app(
 
 
 def payload_for(target: FleetTarget, base: ScanOptions, per_host: int, store: bool) -> dict[str, Any]:
-    """The JSON task argument for one target: every scan option (:mod:`.wire`)."""
-    return {"target": target.to_dict(), "options": options_to_json(base), "per_host": per_host,
+    """The JSON task argument for one target: every scan option (:meth:`ScanOptions.to_json`)."""
+    return {"target": target.to_dict(), "options": base.to_json(), "per_host": per_host,
             "store": store}
 
 
@@ -129,7 +128,7 @@ def execute(payload: dict[str, Any], job_id: str, worker: str | None, app: Any) 
                 results.fail(job_id, target.url, why)
             return FleetResult.failed(target.url, why, job_id if results else None).to_task()
         try:
-            base = options_from_json(dict(payload.get("options") or {}))
+            base = ScanOptions.from_json(dict(payload.get("options") or {}), reader="worker")
         except UsageError as exc:
             if results is not None:
                 results.fail(job_id, target.url, str(exc))

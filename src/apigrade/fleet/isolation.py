@@ -6,10 +6,10 @@ of its own (its own process group): whatever a target makes the scan do — burn
 bytes, allocate — happens in that child and the processes it starts (the scan's own
 analysis pool), never in the caller's event loop.
 
-- The request (URL and :class:`ScanOptions`) goes to the child's stdin, the outcome (the
-  report, or the exception the scan raised) comes back on its stdout, each as one
-  length-prefixed pickle. Both ends are this package's own code: nothing a target sends
-  is unpickled that the child did not build itself.
+- The request (URL and the options' :meth:`ScanOptions.to_json`) goes to the child's
+  stdin, the outcome (the report, or the exception the scan raised) comes back on its
+  stdout, each as one length-prefixed pickle. Both ends are this package's own code:
+  nothing a target sends is unpickled that the child did not build itself.
 - Cancelling the awaiting task stops the child (SIGTERM: it exits through its normal
   cleanup, which stops the scan's analysis workers) and SIGKILLs its whole process group
   after :data:`STOP_GRACE_S`, whatever it was doing.
@@ -31,9 +31,9 @@ import threading
 import time
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.model import ScanReport
 from apigrade.redact import describe_error
+from apigrade.scan_options import ScanOptions
 
 CHILD_MODULE = "apigrade.fleet.scan_child"
 #: environment variables a scan child never needs (service and monitor secrets)
@@ -120,7 +120,7 @@ async def scan_isolated(url: str, options: ScanOptions) -> ScanReport:
     answered = False
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(encode((url, options)))
+        proc.stdin.write(encode((url, options.to_json())))
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # died: see below
             await proc.stdin.drain()
         kind, value = await _outcome(proc, proc.stdout)

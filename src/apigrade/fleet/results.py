@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import UsageError
 from apigrade.model import ScanReport
+from apigrade.scan_options import ScanOptions
 from apigrade.store import open_store
 from apigrade.store.models import COMPLETE, INCOMPLETE, RUNNING, SCAN
 from apigrade.store.repository import ScanRecord as StoredScan
-from apigrade.store.sanitize import redact_report, stored_options
+from apigrade.store.sanitize import redact_report
 
 #: The fleet's status names -> the store's (``incomplete`` and ``failed`` split on the report).
 _STORE_STATUS = {"running": RUNNING, "completed": COMPLETE, "incomplete": INCOMPLETE,
@@ -93,7 +93,7 @@ class Results:
         options: ScanOptions | None = None,
     ) -> None:
         """Claim the job's row as running; a re-run counts one more attempt."""
-        opts = stored_options(options or ScanOptions())
+        opts = (options or ScanOptions()).stored()
         self.store.begin(target, opts, scan_id=job_id, worker=worker, kind=SCAN)
 
     def _ensure(self, job_id: str, target: str) -> None:

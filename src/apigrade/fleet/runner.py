@@ -7,10 +7,9 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import ApigradeError
 from apigrade.fleet.isolation import scan_isolated
 from apigrade.fleet.politeness import Limits
@@ -19,6 +18,7 @@ from apigrade.fleet.targets import FleetTarget
 from apigrade.model import ScanReport, Severity
 from apigrade.redact import Redactor, describe_error, redact_text
 from apigrade.report.escape import one_line
+from apigrade.scan_options import ScanOptions
 
 OnDone = Callable[[int, "FleetResult"], None]
 #: the error stored for a scan cancelled before it finished (shutdown, Ctrl-C)
@@ -100,11 +100,10 @@ def new_job_id() -> str:
 
 def options_for(target: FleetTarget, base: ScanOptions) -> ScanOptions:
     """The scan options of one target: the shared ones plus its headers and cookie."""
-    return replace(
-        base,
-        headers=[*base.headers, *target.headers],
-        cookie=target.cookie if target.cookie is not None else base.cookie,
-    )
+    return base.model_copy(update={
+        "headers": [*base.headers, *target.headers],
+        "cookie": target.cookie if target.cookie is not None else base.cookie,
+    })
 
 
 async def scan_one(

@@ -1,9 +1,10 @@
 """The child side of :mod:`apigrade.fleet.isolation`: run one scan, answer, exit.
 
 Run as ``python -m apigrade.fleet.scan_child`` in a session of its own. Reads one request
-(URL, ScanOptions) from stdin and writes one answer to the stdout it started with;
-anything else printed goes to stderr. The scan goes through the public entry point,
-:func:`apigrade.engine.scanner.run_scan`.
+(URL, options as :meth:`ScanOptions.to_json`) from stdin and writes one answer to the
+stdout it started with; anything else printed goes to stderr. The options' signature
+folders are loaded before the scan selects its checks; the scan goes through the public
+entry point, :func:`apigrade.engine.scanner.run_scan`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any, NoReturn
 
 from apigrade.fleet.isolation import encode, portable_error, read_message
@@ -55,14 +57,19 @@ def main() -> None:
     answer = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints can never corrupt the answer
     try:
-        url, options = read_message(0)
+        url, data = read_message(0)
     except (EOFError, OSError, ValueError, TypeError):
         sys.exit(2)
     threading.Thread(target=_watch_parent, args=(0,), daemon=True).start()
 
+    from apigrade.checks.plugins import use_signatures
     from apigrade.engine.scanner import run_scan
+    from apigrade.scan_options import ScanOptions
 
     try:
+        options = ScanOptions.from_json(data)
+        for folder in options.signatures:  # before the scan selects its checks
+            use_signatures(Path(folder))
         outcome: tuple[str, Any] = ("ok", asyncio.run(run_scan(url, options)))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
         if _stopping.is_set():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from apigrade.model import ScanReport, Severity
+from apigrade.model import RuleInfo, ScanReport, Severity
 
 FORMATS = ("text", "json", "sarif", "html", "markdown", "junit")
 EXTENSIONS = {
@@ -16,8 +16,15 @@ EXTENSIONS = {
     "junit": ".junit.xml",
 }
 
+#: formats whose renderers take ``rules=`` (every check a rule or a testcase)
+RULE_FORMATS = frozenset({"sarif", "junit"})
 
 Trend = list[tuple[str, int]]
+
+
+def needs_rules(formats: Sequence[str]) -> bool:
+    """Whether any of ``formats`` shows rule metadata (callers then load the checks)."""
+    return any(f in RULE_FORMATS for f in formats)
 
 
 def formats() -> tuple[str, ...]:
@@ -37,12 +44,18 @@ def extension(fmt: str) -> str:
 
 
 def renderer(
-    fmt: str, *, fail_on: Severity | None = None, trend: Trend | None = None
+    fmt: str,
+    *,
+    fail_on: Severity | None = None,
+    trend: Trend | None = None,
+    rules: Sequence[RuleInfo] = (),
 ) -> Callable[[ScanReport], str] | None:
     """The renderer for a format, or None when this version cannot write it yet.
 
     ``fail_on`` is the ``--fail-on`` gate; JUnit marks findings at or above it as failures.
     ``trend`` (date, score) pairs from the history draw a score chart in HTML.
+    ``rules`` (``apigrade.checks.rule_infos()``) are the SARIF rules and JUnit testcases;
+    renderers never load checks themselves.
     """
     if fmt == "json":
         from apigrade.report.json import render_json
@@ -55,7 +68,7 @@ def renderer(
     if fmt == "sarif":
         from apigrade.report.sarif import render_sarif
 
-        return render_sarif
+        return lambda r: render_sarif(r, rules)
     if fmt == "html":
         from apigrade.report.html import render_html
 
@@ -67,7 +80,7 @@ def renderer(
     if fmt == "junit":
         from apigrade.report.junit import render_junit
 
-        return lambda r: render_junit(r, fail_on)  # None: every finding but info fails
+        return lambda r: render_junit(r, fail_on, rules)  # None: every finding but info fails
     from apigrade.plugins import reporters
 
     plugin = reporters(FORMATS).get(fmt)  # apigrade.reporters entry points

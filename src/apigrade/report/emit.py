@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
 from apigrade.errors import UsageError
-from apigrade.model import ScanReport, Severity
+from apigrade.model import RuleInfo, ScanReport, Severity
 from apigrade.options import write_text
 from apigrade.report import Trend, extension, formats, renderer
 from apigrade.report.escape import one_line
@@ -41,8 +42,10 @@ def emit(
     err: Console | None = None,
     fail_on: Severity | None = None,
     trend: Trend | None = None,
+    rules: Sequence[RuleInfo] = (),
 ) -> list[Path]:
-    """Write the report; a summary line goes to stderr whenever files are written."""
+    """Write the report; a summary line goes to stderr whenever files are written.
+    ``rules`` (``apigrade.checks.rule_infos()``) go to the SARIF and JUnit renderers."""
     check_formats(formats, output, output_dir)
     written: list[Path] = []
     if output is None and output_dir is None:
@@ -54,12 +57,12 @@ def emit(
             color = wants_colour(sys.stdout)  # a terminal, NO_COLOR, FORCE_COLOR
             sys.stdout.write(render_text(report, color=color, width=terminal_width()))
         else:
-            render = renderer(fmt, fail_on=fail_on, trend=trend)
+            render = renderer(fmt, fail_on=fail_on, trend=trend, rules=rules)
             assert render is not None
             sys.stdout.write(render(report))
         return written
     for fmt in formats:
-        render = renderer(fmt, fail_on=fail_on, trend=trend)
+        render = renderer(fmt, fail_on=fail_on, trend=trend, rules=rules)
         assert render is not None
         path = output if output is not None else output_dir / f"apigrade{extension(fmt)}"  # type: ignore[operator]
         write_text(path, render(report))

@@ -1,7 +1,8 @@
 """JUnit XML for CI test-report views: one testcase per check, failures for its findings.
 
-Every registry check is a testcase (``classname`` = apigrade.<category>). A check fails when
-it has a finding at or above the threshold; its single ``<failure>`` lists each such finding
+Every check the caller passes in (``rules``: every registered one) is a testcase
+(``classname`` = apigrade.<category>). A check fails when it has a finding at or above the
+threshold; its single ``<failure>`` lists each such finding
 (one failure element per testcase is what GitLab, Jenkins and the GitHub test-report
 actions all read). Findings below the threshold are listed in ``<system-out>``.
 
@@ -12,11 +13,12 @@ the report's red/green matches "anything to fix?". ``apigrade report --fail-on``
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 
 from apigrade import rx
-from apigrade.model import Finding, ScanReport, Severity
+from apigrade.model import Finding, RuleInfo, ScanReport, Severity
 from apigrade.report.escape import strip_controls
-from apigrade.report.sarif import Rule, rules_for
+from apigrade.report.sarif import rules_for
 
 DEFAULT_FAIL_ON = Severity.LOW
 # Anything XML 1.0 cannot carry (C0 controls are already made visible by strip_controls).
@@ -44,10 +46,10 @@ def _describe(f: Finding) -> str:
     return xml_text("\n".join(lines), 8000)
 
 
-def _testcase(rule: Rule, findings: list[Finding], threshold: Severity) -> ET.Element:
+def _testcase(rule: RuleInfo, findings: list[Finding], threshold: Severity) -> ET.Element:
     case = ET.Element(
         "testcase",
-        {"classname": f"apigrade.{xml_text(rule.category, 60)}",
+        {"classname": f"apigrade.{xml_text(rule.category.value, 60)}",
          "name": xml_text(f"{rule.id}: {rule.title}", 300), "time": "0"},
     )  # fmt: skip
     failing = [f for f in findings if f.severity.rank >= threshold.rank]
@@ -69,10 +71,14 @@ def _testcase(rule: Rule, findings: list[Finding], threshold: Severity) -> ET.El
     return case
 
 
-def render_junit(report: ScanReport, fail_on: Severity | None = None) -> str:
-    """The report as JUnit XML; ``fail_on`` None means every finding but info fails."""
+def render_junit(
+    report: ScanReport, fail_on: Severity | None = None, rules: Sequence[RuleInfo] = ()
+) -> str:
+    """The report as JUnit XML; ``fail_on`` None means every finding but info fails.
+    ``rules`` (``apigrade.checks.rule_infos()``) are the testcases, passing or not; without
+    them only the checks with findings are."""
     threshold = fail_on or DEFAULT_FAIL_ON
-    rules = rules_for(report)
+    rules = rules_for(report, rules)
     by_check: dict[str, list[Finding]] = {r.id: [] for r in rules}
     for f in report.findings:
         by_check[f.check_id].append(f)

@@ -1,6 +1,7 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
 
-Every registry check becomes a rule (fired or not). A finding is a URL, not a file, and GitHub
+The caller passes the rules (``apigrade.checks.rule_infos()``: every registered check, fired
+or not); without them the log lists the rules its findings imply. A finding is a URL, not a file, and GitHub
 resolves every relative ``artifactLocation.uri`` against the repository checkout (it ignores
 ``uriBaseId``) while it rejects a whole upload that has an absolute ``http(s)`` URI. So the
 physical location is a relative reference under a reserved folder that names the URL
@@ -12,11 +13,11 @@ no segment of it can climb out of that folder. The URL itself is in ``logicalLoc
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from urllib.parse import quote, unquote, urlsplit
 
 from apigrade import rx
-from apigrade.model import Finding, ScanReport, Severity
+from apigrade.model import Finding, RuleInfo, ScanReport, Severity
 from apigrade.report.escape import one_line, strip_controls
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -48,46 +49,17 @@ _NON_ALNUM = rx.compile(r"[^A-Za-z0-9]+")
 _TIMESTAMP = rx.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A check's metadata, from the registry or (unknown check) from its finding."""
-
-    id: str
-    title: str
-    category: str
-    severity: Severity
-    cwe: int
-    owasp: str
-    description: str
-    remediation: str
-    confidence: str = "firm"
-    references: tuple[str, ...] = ()
-    known: bool = True
-
-
-def rules_for(report: ScanReport) -> list[Rule]:
-    """Every registry check sorted by id, then checks only the report knows (newer versions)."""
-    from apigrade.checks import load_checks
-    from apigrade.checks.registry import REGISTRY
-
-    load_checks()
-    rules = [
-        Rule(m.id, m.title, m.category.value, m.severity, m.cwe, m.owasp, m.description,
-             m.remediation, m.confidence.value, m.references)
-        for m in REGISTRY.metas()
-    ]  # fmt: skip
-    known = {r.id for r in rules}
+def rules_for(report: ScanReport, rules: Sequence[RuleInfo] = ()) -> list[RuleInfo]:
+    """``rules`` in their order, then the checks only the report's findings name (a newer
+    version's, or every check when no rules are given), sorted by id."""
+    out = list(rules)
+    known = {r.id for r in out}
     extra: dict[str, Finding] = {}
     for f in report.findings:
         if f.check_id not in known:
             extra.setdefault(f.check_id, f)
-    for check_id in sorted(extra):
-        f = extra[check_id]
-        rules.append(
-            Rule(check_id, f.title, f.category.value, f.severity, f.cwe, f.owasp,
-                 f.description, f.remediation, f.confidence.value, known=False)
-        )  # fmt: skip
-    return rules
+    out.extend(RuleInfo.of_finding(extra[check_id]) for check_id in sorted(extra))
+    return out
 
 
 def _text(value: str, limit: int = 2000) -> str:
@@ -113,14 +85,15 @@ def _md_prose(value: str) -> str:
     return md_rich(value)
 
 
-def _rule_json(rule: Rule) -> dict[str, object]:
+def _rule_json(rule: RuleInfo) -> dict[str, object]:
     owasp = _text(rule.owasp, 40)
+    category = rule.category.value
     tags = ["security", f"external/cwe/cwe-{rule.cwe}", f"owasp-{owasp.lower()}",
-            rule.category]  # fmt: skip
+            category]  # fmt: skip
     refs = "\n".join(f"- <{r}>" if _LINK.match(r) else f"- {_md(r)}" for r in rule.references)
     markdown = (
         f"{_md_prose(rule.description)}\n\n**Fix:** {_md_prose(rule.remediation)}\n\n"
-        f"CWE-{rule.cwe} · OWASP {_md(owasp)} · category {_md(rule.category)}"
+        f"CWE-{rule.cwe} · OWASP {_md(owasp)} · category {_md(category)}"
         + (f"\n\n**References**\n\n{refs}" if refs else "")
     )
     out: dict[str, object] = {
@@ -135,19 +108,19 @@ def _rule_json(rule: Rule) -> dict[str, object]:
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {
             "tags": tags,
-            "precision": PRECISION[rule.confidence],
+            "precision": PRECISION[rule.confidence.value],
             "problem.severity": PROBLEM_SEVERITY[LEVEL[rule.severity]],
             "security-severity": SECURITY_SEVERITY[rule.severity],
             "cwe": f"CWE-{rule.cwe}",
             "owasp": owasp,
-            "category": rule.category,
+            "category": category,
         },
     }
     out["helpUri"] = help_uri(rule)
     return out
 
 
-def help_uri(rule: Rule) -> str:
+def help_uri(rule: RuleInfo) -> str:
     """The rule's first https reference, else its CWE page (every check has a CWE)."""
     link = next((r for r in rule.references if _LINK.match(r)), None)
     if link:
@@ -201,6 +174,28 @@ def artifact_uri(url: str) -> str:
     return "/".join([URL_ROOT, origin_key(url), *segments])
 
 
+def source_uri(path: str) -> str | None:
+    """An in-process finding's source file (relative to the project root) as a relative URI,
+    or None when it is not a plain relative path (a hostile saved report)."""
+    plain = strip_controls(path[:1000])
+    segments = plain.split("/")
+    if not plain or plain.startswith("/") or "\\" in plain or ":" in segments[0] \
+            or any(_DOTS.match(s) or not s for s in segments):  # fmt: skip
+        return None
+    return "/".join(quote(s, safe=_SEGMENT_SAFE) for s in segments)
+
+
+def _physical(f: Finding) -> dict[str, object]:
+    """The handler's or setting's file and line (in-process scans), else the URL reference."""
+    uri = source_uri(f.location.path) if f.location is not None else None
+    if f.location is not None and uri is not None:
+        return {"artifactLocation": {"uri": uri}, "region": {"startLine": f.location.line}}
+    return {
+        "artifactLocation": {"uri": artifact_uri(f.url)},
+        "region": {"startLine": 1},  # a URL has no lines; GitHub wants one
+    }
+
+
 def automation_id(report: ScanReport) -> str:
     """``apigrade/<scheme>/<host:port>/``: one code scanning category per target."""
     return f"apigrade/{origin_key(report.target)}/"
@@ -226,10 +221,7 @@ def _result(f: Finding, index: int) -> dict[str, object]:
         "message": {"text": _message(f)},
         "locations": [
             {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri(f.url)},
-                    "region": {"startLine": 1},  # a URL has no lines; GitHub wants one
-                },
+                "physicalLocation": _physical(f),
                 "logicalLocations": [
                     {"name": _text(f.url, 2000), "fullyQualifiedName": where, "kind": "resource"}
                 ],
@@ -264,9 +256,9 @@ def _invocation(report: ScanReport) -> dict[str, object]:
     return inv
 
 
-def render_sarif(report: ScanReport) -> str:
-    """The report as a SARIF 2.1.0 log, deterministic for a given report."""
-    rules = rules_for(report)
+def render_sarif(report: ScanReport, rules: Sequence[RuleInfo] = ()) -> str:
+    """The report as a SARIF 2.1.0 log, deterministic for a given report and rules."""
+    rules = rules_for(report, rules)
     index = {r.id: i for i, r in enumerate(rules)}
     version = _text(report.tool.version, 100)
     run: dict[str, object] = {

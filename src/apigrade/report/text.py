@@ -46,6 +46,8 @@ def _finding(f: Finding) -> Group:
     grid.add_column()
     where = f"{f.method} {f.url}" + (f"  parameter: {f.parameter}" if f.parameter else "")
     grid.add_row("   where:", _t(where, 300))
+    if f.location is not None:  # in-process: the handler's or the setting's line
+        grid.add_row("   source:", _t(f"{f.location.path}:{f.location.line}", 300))
     meta = f"{f.category.value} · {f.owasp} · CWE-{f.cwe} · confidence {f.confidence.value}"
     grid.add_row("   class:", Text(meta))
     if f.evidence:
@@ -72,6 +74,12 @@ def build(report: ScanReport) -> Group:
         f"{report.requests_sent} requests in {report.duration_s:.1f} s, "
         f"{len(report.findings)} findings",
     )  # fmt: skip
+    disc = report.discovery
+    if disc is not None and disc.app_routes is not None:  # an in-process (grey-box) scan
+        info.append_text(Text.assemble(
+            "\n", ("routes  ", "dim"),
+            f"{disc.app_routes} routes from the app, {disc.discovered or 0} discovered",
+        ))  # fmt: skip
     cats = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
     cats.add_column("category")
     cats.add_column("score", justify="right")

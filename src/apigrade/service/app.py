@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apigrade import __version__
-from apigrade.engine.scanner import ScanOptions
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.fleet.results import Results
 from apigrade.redact import redact_text
+from apigrade.scan_options import ScanOptions
 from apigrade.service.auth import Auth
 from apigrade.service.hosts import AllowedHosts, HostCheck
 from apigrade.service.jobs import ScanJobs

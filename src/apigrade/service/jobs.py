@@ -9,9 +9,8 @@ like scans still queued, marked failed with ``scan interrupted``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import (
     INTERRUPTED,
@@ -21,6 +20,7 @@ from apigrade.fleet.runner import (
     scan_one,
 )
 from apigrade.fleet.targets import FleetTarget
+from apigrade.scan_options import ScanOptions
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class ScanJobs:
         assert self._sem is not None
         options = self.base
         if req.max_requests is not None:
-            options = replace(options, max_requests=min(req.max_requests, options.max_requests))
+            cap = min(req.max_requests, options.max_requests)
+            options = options.model_copy(update={"max_requests": cap})
         try:
             async with self._sem:
                 return await scan_one(FleetTarget(req.url, req.headers, req.cookie), options,

@@ -5,19 +5,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-from apigrade.engine.scanner import Scan, ScanOptions
-from apigrade.engine.target import Target
 from apigrade.errors import ApigradeError, TargetError
 from apigrade.model import ScanReport
 from apigrade.redact import redact_text
 from apigrade.report.escape import one_line
+from apigrade.scan_options import ScanOptions
 from apigrade.store.database import StoreError
 from apigrade.store.location import resolve_db_url
 from apigrade.store.models import SCAN
 from apigrade.store.repository import Store, open_store
 from apigrade.store.sanitize import redact_report, redactor_for, stored_options
+from apigrade.target import Target
+
+
+class RunningScan(Protocol):
+    """What the recorder needs of a scan: a partial report after an interruption."""
+
+    def partial_report(self) -> ScanReport: ...
 
 
 class Recorder:
@@ -27,10 +33,10 @@ class Recorder:
         self.store = store
         self.options = options
         self.scan_id = scan_id
-        self.scan: Scan | None = None
+        self.scan: RunningScan | None = None
         self.finished = False
 
-    def on_start(self, scan: Scan) -> None:
+    def on_start(self, scan: RunningScan) -> None:
         """Pass to ``run_scan(on_start=...)``: keeps the scan for a partial report."""
         self.scan = scan
 
@@ -40,15 +46,7 @@ class Recorder:
         if self.store is None or self.scan_id is None:
             return report
         report = redact_report(report, self.options)
-        return self.store.finish(self.scan_id, report, self.discovery())
-
-    def discovery(self) -> dict[str, Any] | None:
-        """What discovery learned that ``verify`` reuses: the spec URLs it found."""
-        if self.scan is None:
-            return None
-        red = redactor_for(self.options)
-        specs = self.scan.state.kb.specs
-        return {"specs": [red.text(str(u)) for u in specs][:5]}
+        return self.store.finish(self.scan_id, report, stored_discovery(report))
 
     def abort(self, exc: BaseException) -> None:
         """Mark the row incomplete, keeping what the scan found so far."""
@@ -68,6 +66,16 @@ class Recorder:
         else:
             why = f"failed: {type(exc).__name__}"
         self.store.mark_incomplete(self.scan_id, why, partial)
+
+
+def stored_discovery(report: ScanReport) -> dict[str, Any] | None:
+    """What discovery learned that ``verify`` reuses: the spec URLs it found (masked).
+
+    None when the report does not say (discovery did not finish, or an older report).
+    """
+    if report.discovery is None:
+        return None
+    return {"specs": list(report.discovery.specs[:5])}  # endpoints: in the stored report
 
 
 @contextmanager

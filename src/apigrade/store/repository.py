@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from apigrade import __version__, rx
-from apigrade.engine.target import Target
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.model import ScanReport
 from apigrade.redact import redact_text
@@ -28,6 +27,7 @@ from apigrade.store import migrate
 from apigrade.store.database import StoreError, create_db_engine, reason
 from apigrade.store.location import resolve_db_url, shown
 from apigrade.store.models import COMPLETE, INCOMPLETE, RUNNING, SCAN, FindingRow, ScanRow
+from apigrade.target import Target
 
 #: A ``running`` row older than this is shown as incomplete even when its owner is unknown.
 STALE_AFTER = timedelta(hours=24)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apigrade.engine.scanner import ScanOptions
 from apigrade.model import ScanReport
-from apigrade.redact import Redactor, shown_url
+from apigrade.redact import Redactor
+from apigrade.scan_options import ScanOptions
 
 
 def redactor_for(options: ScanOptions) -> Redactor:
@@ -36,48 +36,17 @@ def redact_report(report: ScanReport, options: ScanOptions) -> ScanReport:
     return ScanReport.model_validate(_scrub(report.model_dump(mode="json"), red))
 
 
-def _names(pairs: list[tuple[str, str]]) -> list[str]:
-    return [name for name, _ in pairs]
-
-
-def _cookie_names(cookie: str | None) -> list[str]:
-    return [p.partition("=")[0].strip() for p in (cookie or "").split(";") if "=" in p]
-
-
 def stored_options(options: ScanOptions) -> dict[str, Any]:
-    """The scan options worth keeping for ``verify``: header and cookie names, never values."""
-    red = redactor_for(options)
-    return {
-        "header_names": _names(options.headers),
-        "cookie_names": _cookie_names(options.cookie),
-        "identities": {k: _names(v) for k, v in options.identities.items()},
-        "insecure": options.insecure,
-        "spec": red.text(shown_url(options.spec, "")) if options.spec else None,
-        "active": options.active,
-        "wordlist": options.wordlist,
-        "max_requests": options.max_requests,
-        "concurrency": options.concurrency,
-        "rate": options.rate,
-        "timeout": options.timeout,
-        "scope": list(options.scope),
-        "skip": list(options.skip),
-    }
+    """The scan options worth keeping for ``verify``: header and cookie names, never values
+    (:meth:`ScanOptions.stored`)."""
+    return options.stored()
 
 
 def options_from_stored(data: dict[str, Any]) -> ScanOptions:
     """Scan options rebuilt from :func:`stored_options` (credentials must be given again)."""
-    opts = ScanOptions()
-    for name in ("insecure", "spec", "active", "wordlist", "max_requests", "concurrency",
-                 "rate", "timeout", "scope", "skip"):  # fmt: skip
-        if name in data and data[name] is not None:
-            setattr(opts, name, data[name])
-    return opts
+    return ScanOptions.from_stored(data)
 
 
 def missing_credentials(data: dict[str, Any], options: ScanOptions) -> list[str]:
     """Header and cookie names the stored scan sent that ``options`` does not."""
-    given = {n.lower() for n in _names(options.headers)}
-    missing = [n for n in data.get("header_names", []) if n.lower() not in given]
-    cookies = set(_cookie_names(options.cookie))
-    missing += [f"cookie {n}" for n in data.get("cookie_names", []) if n not in cookies]
-    return missing
+    return options.missing_credentials(data)

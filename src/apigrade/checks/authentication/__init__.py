@@ -1,13 +1,17 @@
 """Authentication checks: weak signing keys, JWT flaws.
 
-This module also gathers the signed artefacts a scan saw (cookies, tokens in bodies,
-the user's own credentials) for the checks of this package.
+This module also gathers the signed artefacts a scan saw, in any shape: cookies, tokens in
+bodies (JSON fields or not), in response headers (``X-Access-Token``, ``Authorization``, ...),
+in query parameters (``?token=``, ``?access_token=``, ``?jwt=``), and the user's own
+credentials (``Authorization`` with or without a scheme such as ``Bearer``, custom token
+headers). Each artefact keeps its place, so the checks replay a token where it came from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 from apigrade import rx
 from apigrade.checks.context import CheckContext
@@ -30,9 +34,13 @@ class Artefact:
     """A token or cookie value seen during the scan, and where."""
 
     value: str
-    source: str  # "set-cookie" | "body" | "user-cookie" | "user-header" | "identity" | "kb"
-    name: str  # cookie or header name, "token" for one in a body
-    url: str  # where it was seen (the target URL for the user's own)
+    #: "set-cookie" | "body" | "response-header" | "query" | "user-cookie" | "user-header"
+    #: | "user-query" | "identity" | "kb"
+    source: str
+    name: str  # cookie, header or query parameter name, "token" for one in a body
+    url: str  # where it was seen (the target URL for the user's own; no query)
+    #: the Authorization scheme it came with ("Bearer", "JWT"; "" sent bare); headers only
+    scheme: str = ""
 
     @property
     def where(self) -> str:
@@ -40,6 +48,9 @@ class Artefact:
         return {
             "set-cookie": f"cookie {self.name!r} set by {self.url}",
             "body": f"token in the response body of {self.url}",
+            "response-header": f"{self.name} response header of {self.url}",
+            "query": f"query parameter {self.name!r} of {self.url}",
+            "user-query": f"query parameter {self.name!r} of the target URL",
             "user-cookie": f"cookie {self.name!r} given with --cookie",
             "user-header": f"{self.name} header given with -H",
             "identity": f"{self.name} header of identity {self.url!r}",
@@ -66,21 +77,64 @@ def user_cookie_header(ctx: CheckContext) -> str:
 def bearer_token(value: str) -> str | None:
     """The credential of an ``Authorization: Bearer X`` value."""
     scheme, _, cred = value.strip().partition(" ")
-    if scheme.lower() in ("bearer", "jwt", "token") and cred.strip():
+    if scheme.lower() in _SCHEMES and cred.strip():
         return cred.strip()
     return None
 
 
-def _header_tokens(headers: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-    """(header name, token) for bearer and token-carrying headers."""
+_SCHEMES = ("bearer", "jwt", "token")
+#: header names that carry a token besides Authorization (X-Access-Token, X-Auth-Token,
+#: token, X-API-Token, X-JWT, X-Session-Token, X-API-Key ...)
+_TOKEN_HEADER = rx.compile(r"(?i)token|jwt|^x-auth|api-?key|^x-session")
+_NOT_TOKEN_HEADERS = frozenset({"set-cookie", "www-authenticate", "cookie"})
+#: query parameters that carry a token
+_TOKEN_PARAMS = frozenset({
+    "token", "access_token", "accesstoken", "jwt", "auth", "auth_token", "authtoken",
+    "id_token", "session", "session_token", "api_key", "apikey", "key", "t",
+})  # fmt: skip
+
+
+_OPAQUE = rx.compile(r"[A-Za-z0-9_.:~+/=-]{16,1000}")
+
+
+def looks_signed(value: str) -> bool:
+    """A JWT or another signed-looking token (itsdangerous, Django) as the whole value."""
+    return len(value) <= MAX_TOKEN_LEN and body_tokens(value) == [value]
+
+
+def split_scheme(value: str) -> tuple[str, str]:
+    """(scheme, credential) of an Authorization-style value; scheme "" when sent bare."""
+    value = value.strip()
+    scheme, _, cred = value.partition(" ")
+    if cred.strip() and scheme.lower() in _SCHEMES:
+        return scheme, cred.strip()
+    return "", value
+
+
+def _header_tokens(
+    headers: Iterable[tuple[str, str]], *, strict: bool = False
+) -> Iterator[tuple[str, str, str]]:
+    """(header name, token, scheme) for Authorization (with a scheme or bare) and
+    token-carrying headers; ``strict``: only values shaped like a signed token (what a
+    target sends back is not always a credential)."""
     for name, value in headers:
         low = name.strip().lower()
+        if low in _NOT_TOKEN_HEADERS:
+            continue
+        scheme, token = split_scheme(value)
         if low == "authorization":
-            token = bearer_token(value)
-            if token:
-                yield name.strip(), token
-        elif "token" in low or low in ("x-api-key", "api-key"):
-            yield name.strip(), value.strip()
+            if scheme or looks_signed(token):  # "Basic ..." and other schemes: not a token
+                yield name.strip(), token, scheme
+        elif _TOKEN_HEADER.search(low) and token and (not strict or looks_signed(token)):
+            yield name.strip(), token, scheme
+
+
+def query_tokens(url: str) -> Iterator[tuple[str, str]]:
+    """(parameter, token) of a URL's query: token-named parameters with a token-like
+    value, and any parameter whose value is a signed token."""
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+        if looks_signed(value) or (name.lower() in _TOKEN_PARAMS and _OPAQUE.fullmatch(value)):
+            yield name, value
 
 
 def _user_artefacts(ctx: CheckContext) -> Iterator[Artefact]:
@@ -88,11 +142,13 @@ def _user_artefacts(ctx: CheckContext) -> Iterator[Artefact]:
     for name, value in request_cookies(user_cookie_header(ctx)).items():
         if value:
             yield Artefact(value, "user-cookie", name, url)
-    for name, token in _header_tokens(user_headers(ctx)):
-        yield Artefact(token, "user-header", name, url)
+    for name, token, scheme in _header_tokens(user_headers(ctx)):
+        yield Artefact(token, "user-header", name, url, scheme)
+    for name, token in query_tokens(url):
+        yield Artefact(token, "user-query", name, url.split("?", 1)[0])
     for identity, headers in ctx.identities.items():
-        for name, token in _header_tokens(headers):
-            yield Artefact(token, "identity", name, identity)  # url: the identity's name
+        for name, token, scheme in _header_tokens(headers):
+            yield Artefact(token, "identity", name, identity, scheme)  # url: identity's name
 
 
 def body_tokens(text: str) -> list[str]:
@@ -115,19 +171,37 @@ def _exchange_artefacts(exchange: Exchange) -> Iterator[Artefact]:
     for cookie in set_cookies(exchange):
         yield Artefact(cookie.value, "set-cookie", cookie.name, exchange.url)
     resp = exchange.response
+    page = exchange.url.split("#", 1)[0].split("?", 1)[0]
+    if resp.status < 400:
+        for name, token, scheme in _header_tokens(resp.headers, strict=True):
+            yield Artefact(token, "response-header", name, page, scheme)
+    if exchange.probe.method == "GET" and exchange.probe.raw_target is None:
+        for name, token in query_tokens(exchange.probe.url):
+            yield Artefact(token, "query", name, exchange.probe.url.split("?", 1)[0])
     if resp.status < 400 and any(t in resp.content_type for t in _TEXTUAL):
         for token in body_tokens(resp.text[:200_000]):
             yield Artefact(token, "body", "token", exchange.url.split("#", 1)[0])
 
 
+#: when one value is seen in several places, the place it is used in wins over a mention
+_PLACE_RANK = {"set-cookie": 1, "response-header": 2, "query": 3, "body": 4, "kb": 5}
+
+
 def collect_artefacts(ctx: CheckContext) -> list[Artefact]:
-    """Every distinct value the scan saw that may be a signed token, first sighting wins."""
+    """Every distinct value the scan saw that may be a signed token, in order of first
+    sighting; its place is the most telling one it was seen in (the user's own, a cookie,
+    a response header, a query parameter, then a body)."""
     seen: dict[str, Artefact] = {}
     sources: list[Iterator[Artefact]] = [_user_artefacts(ctx)]
     sources += [_exchange_artefacts(ex) for ex in list(ctx.exchanges)]
     sources.append(Artefact(t, "kb", "token", w) for t, w in list(ctx.kb.tokens))
     for source in sources:
         for art in source:
-            if art.value not in seen and len(seen) < MAX_ARTEFACTS:
+            old = seen.get(art.value)
+            if old is None and len(seen) < MAX_ARTEFACTS:
+                seen[art.value] = art
+            elif old is not None and _PLACE_RANK.get(art.source, 0) < _PLACE_RANK.get(
+                old.source, 0
+            ):
                 seen[art.value] = art
     return list(seen.values())

@@ -90,24 +90,6 @@ def _candidates(ctx: CheckContext) -> list[tuple[Endpoint, str]]:
     confidence=Confidence.FIRM,
     cwe=306,
     owasp="API2:2023",
-    description=(
-        "A request without any credentials got data from an endpoint that is meant to be "
-        "private: the spec declares a security requirement for it, or the path and the "
-        "fields returned (emails, roles, tokens...) show it serves a user's or an "
-        "administrator's data. Anyone can call it."
-    ),
-    remediation=(
-        "Require authentication on every private route by default and opt public routes "
-        "out explicitly. Flask: a `@app.before_request` hook (or per-blueprint "
-        "`@bp.before_request`) that aborts with 401 unless the request carries a valid "
-        "session or token, or `@login_required` / `@jwt_required()` on each view; FastAPI: "
-        "`dependencies=[Depends(get_current_user)]` on the router. Test that each private "
-        "route answers 401 without credentials."
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/",
-        "https://cwe.mitre.org/data/definitions/306.html",
-    ),
 )
 async def missing_authentication(ctx: CheckContext) -> None:
     creds = has_user_credentials(ctx)

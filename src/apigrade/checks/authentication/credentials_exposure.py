@@ -64,24 +64,6 @@ def url_tokens(url: str) -> list[tuple[str, str]]:
     confidence=Confidence.FIRM,
     cwe=200,
     owasp="API2:2023",
-    description=(
-        "A token, API key, session id or password travels in a URL query string. URLs end "
-        "up in server and proxy logs, browser history, bookmarks and Referer headers sent "
-        "to other sites, so the credential leaks to everyone who reads them. (CWE-598, "
-        "reported under its listed ancestor CWE-200.)"
-    ),
-    remediation=(
-        "Send credentials in headers or the body, never in the URL: `Authorization: "
-        "Bearer <token>` or an HttpOnly cookie, and POST for login forms "
-        "(`<form method=\"post\">`). In Flask read `request.headers['Authorization']` "
-        "instead of `request.args['token']`, and stop building links or redirects with "
-        "`url_for(..., token=t)`; for one-time links (password reset) make the token "
-        "single-use and short-lived. Rotate keys that were sent in URLs."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/598.html",
-        "https://owasp.org/www-community/vulnerabilities/Information_exposure_through_query_strings_in_url",
-    ),
 )
 async def token_in_url(ctx: CheckContext) -> None:
     """Tokens in discovered URLs, spec query parameters and Location headers (0 requests)."""
@@ -138,17 +120,6 @@ async def token_in_url(ctx: CheckContext) -> None:
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API2:2023",
-    description=(
-        "The server asks for HTTP Basic credentials (WWW-Authenticate: Basic) on a plain "
-        "HTTP URL. Basic auth sends the user name and password base64-encoded, readable by "
-        "anyone on the path, with every request."
-    ),
-    remediation=(
-        "Serve the API over HTTPS only and redirect HTTP to HTTPS (nginx: `return 301 "
-        "https://$host$request_uri;`), with HSTS. Prefer short-lived tokens or sessions over "
-        "Basic auth for APIs."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/319.html",),
 )
 def basic_over_http(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """One finding per origin; info on a local or private target (contract)."""
@@ -197,19 +168,6 @@ def _user_secrets(ctx: CheckContext) -> list[str]:
     confidence=Confidence.CERTAIN,
     cwe=200,
     owasp="API2:2023",
-    description=(
-        "A response body contains the credentials the scanner sent (its Authorization "
-        "token, API key or session cookie). Bodies are cached, logged, shown in error "
-        "pages and readable by scripts, so an HttpOnly cookie or a header token becomes "
-        "readable by any XSS or shared cache; if the page also reflects other callers' "
-        "headers, their credentials leak too."
-    ),
-    remediation=(
-        "Never reflect request headers or cookies into responses: remove debug views that "
-        "dump `request.headers` / `request.cookies`, and strip Authorization, Cookie and "
-        "API-key headers from anything an error handler or echo endpoint returns."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/200.html",),
 )
 def credentials_echoed(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     secrets = _user_secrets(ctx)

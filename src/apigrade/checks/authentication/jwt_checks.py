@@ -5,6 +5,15 @@ The alg-none probe follows the contract: an unsigned copy of a JWT the scan saw 
 to GET endpoints only, and only to endpoints that reject requests without a token. The
 key-confusion probe sends a token signed with a key (the exposed public key used as an
 HMAC secret), so it runs only with ``--active``.
+
+Tokens come in any shape (``checks/authentication``: cookies, Authorization with or without
+``Bearer``, custom headers such as ``X-Access-Token``, query parameters, JSON fields,
+response headers) and each forged copy goes back where its token came from
+(:func:`presenters`). A token read from a body has no known place: the genuine token is
+tried in the usual places (Authorization with ``Bearer`` plus ``TOKEN_HEADERS``, the same
+bare, then ``TOKEN_PARAMS``; one request each) and the forged copies follow the first one
+the endpoint accepts. Bound: at most ``MAX_REQUESTS`` (14) GETs for alg none,
+``MAX_KEY_REQUESTS`` + ``MAX_CONFUSION_REQUESTS`` for key confusion.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -35,7 +44,7 @@ from apigrade.engine.http import Exchange, request_cookies
 from apigrade.model import Confidence, Severity
 
 NONE_VARIANTS = ("none", "None", "NONE")
-MAX_REQUESTS = 10
+MAX_REQUESTS = 14
 MAX_TOKENS = 3
 MAX_URLS_PER_TOKEN = 2
 MAX_LIFETIME_S = 24 * 3600
@@ -52,12 +61,6 @@ _PEM_MAX = 4096
 _API_HINTS = ("/api", "/me", "/user", "/account", "/profile", "/admin", "/v1", "/v2")
 
 _AUTH = dict(category="authentication", owasp="API2:2023")
-_JWT_FIX = (
-    "Give access tokens a short lifetime and always set `exp`: with PyJWT "
-    "`jwt.encode({'sub': uid, 'iat': now, 'exp': now + timedelta(minutes=15)}, key, "
-    "algorithm='HS256')`; with Flask-JWT-Extended `JWT_ACCESS_TOKEN_EXPIRES = "
-    "timedelta(minutes=15)` plus refresh tokens."
-)
 
 finding_kind(
     id="jwt.missing-exp",
@@ -66,12 +69,6 @@ finding_kind(
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
     cwe=613,
-    description=(
-        "A JWT issued by the API carries no `exp` claim: unless the server tracks tokens, a "
-        "leaked token stays valid for ever."
-    ),
-    remediation=_JWT_FIX + " Verify it with `jwt.decode(t, key, algorithms=['HS256'], "
-    "options={'require': ['exp']})`.",
     **_AUTH,
 )
 finding_kind(
@@ -81,11 +78,6 @@ finding_kind(
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
     cwe=613,
-    description=(
-        "A JWT's `exp` lies more than 24 hours after its issue time: a stolen token can be "
-        "replayed that long, and JWTs cannot be revoked without extra server state."
-    ),
-    remediation=_JWT_FIX,
     **_AUTH,
 )
 finding_kind(
@@ -95,21 +87,6 @@ finding_kind(
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=347,
-    description=(
-        "The API issues RS/PS-signed JWTs and exposes the matching public key (JWKS or "
-        "PEM). An endpoint that refuses requests without a token accepted a copy of a valid "
-        "token re-signed with HS256 using that public key as the HMAC secret: the verifier "
-        "lets the token's header choose the algorithm, so anyone can forge tokens."
-    ),
-    remediation=(
-        "Pin the algorithm when verifying, never let the token's header choose it: PyJWT "
-        '`jwt.decode(token, public_key, algorithms=["RS256"])`; never pass both HMAC and '
-        "RSA algorithms for one key, and keep HMAC secrets and public keys apart."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/347.html",
-        "https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/",
-    ),
     **_AUTH,
 )
 finding_kind(
@@ -121,15 +98,6 @@ finding_kind(
     severity=Severity.INFO,
     confidence=Confidence.CERTAIN,
     cwe=312,
-    description=(
-        "A JWT's payload is only base64-encoded, not encrypted: whoever holds or intercepts "
-        "the token reads its claims (e-mail, role, secrets)."
-    ),
-    remediation=(
-        "Keep only an opaque subject id (`sub`) and expiry in the token and look the rest up "
-        "on the server; never put passwords or keys in claims. If claims must stay private, "
-        "use an encrypted JWE."
-    ),
 )
 
 
@@ -182,6 +150,8 @@ def _place(ctx: CheckContext, art: Artefact) -> tuple[str, str]:
     """(url, parameter) of a finding about a token: stable across scans."""
     if art.source == "body":
         return art.url.split("?", 1)[0], "token"
+    if art.source in ("query", "response-header"):
+        return art.url, art.name
     return ctx.target.url, art.name
 
 
@@ -242,30 +212,90 @@ def _user_header_name(ctx: CheckContext, name: str) -> str | None:
     return None
 
 
-def presenter(ctx: CheckContext, art: Artefact) -> Callable[[str], Headers]:
-    """A function giving the request headers that carry a token where ``art`` was.
+#: (url, token) -> the URL and request headers that carry the token
+Present = Callable[[str, str], tuple[str, Headers]]
+#: headers APIs read a bare token from besides Authorization (tried together, in one request)
+TOKEN_HEADERS = ("X-Access-Token", "X-Auth-Token", "X-API-Token", "token")
+#: query parameters APIs read a token from (tried together, in one request)
+TOKEN_PARAMS = ("token", "access_token", "jwt")
 
-    They replace the user's own header of the same name (same spelling: see
+
+def _with_query(url: str, values: dict[str, str]) -> str:
+    """``url`` with these query parameters set (others kept)."""
+    parts = urlsplit(url)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in values]
+    return urlunsplit(parts._replace(query=urlencode([*pairs, *values.items()])))
+
+
+def presenters(ctx: CheckContext, art: Artefact) -> list[tuple[str, Present]]:
+    """(label, present) ways to carry a token where ``art`` was, tried in order.
+
+    A token keeps its place: its cookie, its header with the scheme it came with (bare or
+    ``Bearer``), its query parameter. A token read from a body (a JSON field) has no place
+    yet: Authorization with ``Bearer``, then bare, each with the usual custom token headers
+    (``TOKEN_HEADERS``) in the same request, then the usual query parameters. Headers
+    replace the user's own header of the same name (same spelling: see
     :func:`_user_header_name`); the user's other cookies stay.
     """
     if art.source in ("set-cookie", "user-cookie"):
         jar = dict(request_cookies(user_cookie_header(ctx)))
         name = _user_header_name(ctx, "cookie") or "Cookie"
 
-        def cookie(token: str) -> Headers:
+        def cookie(url: str, token: str) -> tuple[str, Headers]:
             value = "; ".join(f"{k}={v}" for k, v in {**jar, art.name: token}.items())
-            return ((name, value),)
+            return url, ((name, value),)
 
-        return cookie
+        return [(f"cookie {art.name!r}", cookie)]
 
-    user_name = _user_header_name(ctx, "authorization")
-    name = art.name if art.source == "user-header" else (user_name or "Authorization")
-    is_auth = name.lower() == "authorization"
+    def headers(names: tuple[str, ...], scheme: str) -> Present:
+        spelled = tuple(_user_header_name(ctx, n) or n for n in names)
 
-    def header(token: str) -> Headers:
-        return ((name, f"Bearer {token}" if is_auth else token),)
+        def present(url: str, token: str) -> tuple[str, Headers]:
+            return url, tuple(
+                (n, f"{scheme} {token}" if scheme and n.lower() == "authorization" else token)
+                for n in spelled
+            )
 
-    return header
+        return present
+
+    def query(names: tuple[str, ...]) -> Present:
+        return lambda url, token: (_with_query(url, dict.fromkeys(names, token)), ())
+
+    if art.source in ("query", "user-query"):
+        return [(f"query parameter {art.name!r}", query((art.name,)))]
+    if art.source in ("user-header", "identity", "response-header"):
+        scheme = art.scheme
+        label = f"{art.name} header" + (f" ({scheme} scheme)" if scheme else "")
+        same = headers((art.name,), scheme) if scheme else _bare(ctx, art.name)
+        if art.source != "response-header":
+            return [(label, same)]
+        return [(label, same), *_unplaced(headers, query)]  # issued here, maybe used elsewhere
+    return _unplaced(headers, query)
+
+
+def _bare(ctx: CheckContext, name: str) -> Present:
+    spelled = _user_header_name(ctx, name) or name
+    return lambda url, token: (url, ((spelled, token),))
+
+
+def _unplaced(
+    headers: Callable[[tuple[str, ...], str], Present],
+    query: Callable[[tuple[str, ...]], Present],
+) -> list[tuple[str, Present]]:
+    """The usual places of a token whose place is unknown, each set in one request."""
+    custom = ", ".join(TOKEN_HEADERS)
+    params = ", ".join(f"?{p}=" for p in TOKEN_PARAMS)
+    return [
+        (
+            f"Authorization: Bearer and {custom} headers",
+            headers(("Authorization", *TOKEN_HEADERS), "Bearer"),
+        ),
+        (
+            f"Authorization (no scheme) and {custom} headers",
+            headers(("Authorization", *TOKEN_HEADERS), ""),
+        ),
+        (f"query parameters {params}", query(TOKEN_PARAMS)),
+    ]
 
 
 def _likely_protected(item: tuple[str, int]) -> tuple[int, int, str]:
@@ -313,29 +343,52 @@ async def _test_url(
     prober: _Prober,
     url: str,
     token: str,
-    present: Callable[[str], Headers],
+    presents: list[tuple[str, Present]],
     seen: int | None,
     forgeries: list[tuple[str, str]],
 ) -> str | None:
     """Evidence when the endpoint refuses no token, accepts the token and a forged copy.
 
-    ``seen`` is the anonymous status the scan already got (None: ask again without token);
-    ``forgeries`` are (description for the evidence, forged token), tried in order.
+    ``presents`` are the ways to carry the token, tried in order until the genuine token is
+    accepted (the forged copies then go the same way); ``seen`` is the anonymous status the
+    scan already got (None: ask again without token); ``forgeries`` are (description for
+    the evidence, forged token), tried in order.
     """
     without = seen if seen is not None else await prober.status(url, (), anonymous=True)
     if without not in _REJECTED:
         return None
-    with_token = await prober.status(url, present(token))
-    if with_token is None or not 200 <= with_token < 300:
+    accepted: tuple[str, Present, int] | None = None
+    for label, present in presents:
+        status = await prober.status(*present(url, token))
+        if status is None:
+            return None
+        if 200 <= status < 300:
+            accepted = (label, present, status)
+            break
+    if accepted is None:
         return None
+    where, present, with_token = accepted
     for label, forged_token in forgeries:
-        forged = await prober.status(url, present(forged_token))
+        forged = await prober.status(*present(url, forged_token))
         if forged is not None and 200 <= forged < 300:
             return (
-                f"GET {url}: without a token -> {without}; with the token -> {with_token}; "
-                f"with {label} -> {forged}"
+                f"GET {url}: without a token -> {without}; with the token in {where} -> "
+                f"{with_token}; with {label} there -> {forged}"
             )
     return None
+
+
+def _urls_for(ctx: CheckContext, art: Artefact, user_given: bool) -> list[tuple[str, int | None]]:
+    """URLs to test a token on: where a query token was used first, then protected ones;
+    the anonymous status is None when it must be asked (the user's own token is on every
+    request the scan sent)."""
+    urls: list[tuple[str, int | None]] = []
+    if art.source in ("query", "user-query"):
+        urls.append((art.url, None))
+    for url, status in protected_urls(ctx, user_given):
+        if url != art.url:
+            urls.append((url, None if user_given else status))
+    return urls[:MAX_URLS_PER_TOKEN]
 
 
 async def check_alg_none(ctx: CheckContext, tokens: list[Artefact]) -> None:
@@ -343,15 +396,13 @@ async def check_alg_none(ctx: CheckContext, tokens: list[Artefact]) -> None:
     prober = _Prober(ctx)
     for art in tokens[:MAX_TOKENS]:
         user_given = art.source.startswith("user-")
-        urls = protected_urls(ctx, user_given)[:MAX_URLS_PER_TOKEN]
-        present = presenter(ctx, art)
-        for url, status in urls:
-            seen = None if user_given else status
+        presents = presenters(ctx, art)
+        for url, seen in _urls_for(ctx, art, user_given):
             forgeries = [
                 (f'an unsigned copy (alg "{alg}", empty signature)', unsigned_copy(art.value, alg))
                 for alg in NONE_VARIANTS
             ]
-            evidence = await _test_url(prober, url, art.value, present, seen, forgeries)
+            evidence = await _test_url(prober, url, art.value, presents, seen, forgeries)
             if evidence:
                 ctx.report(Hit(url=url, parameter=_place(ctx, art)[1], evidence=evidence))
                 return
@@ -510,10 +561,9 @@ async def check_key_confusion(ctx: CheckContext, tokens: list[tuple[Artefact, st
         )
         forgeries = [(label, hs256_copy(art.value, secret)) for secret in key.secrets()]
         user_given = art.source.startswith("user-")
-        present = presenter(ctx, art)
-        for url, status in protected_urls(ctx, user_given)[:MAX_URLS_PER_TOKEN]:
-            seen = None if user_given else status
-            evidence = await _test_url(prober, url, art.value, present, seen, forgeries)
+        presents = presenters(ctx, art)
+        for url, seen in _urls_for(ctx, art, user_given):
+            evidence = await _test_url(prober, url, art.value, presents, seen, forgeries)
             if evidence:
                 ctx.report(
                     Hit(
@@ -531,22 +581,11 @@ async def check_key_confusion(ctx: CheckContext, tokens: list[tuple[Artefact, st
 @active(
     phase=2,
     id="jwt.alg-none",
+    reads=("tokens",),
     title="Unsigned JWT (alg none) accepted",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=347,
-    description=(
-        "An endpoint that refuses requests without a token accepted a copy of a valid JWT "
-        "whose signature was removed and whose header says `alg: none`. Anyone can then "
-        "write their own token with any identity or role."
-    ),
-    remediation=(
-        "Verify every token with a fixed list of algorithms: PyJWT "
-        "`jwt.decode(token, key, algorithms=['HS256'])` (never "
-        "`options={'verify_signature': False}` and never `algorithms` taken from the token); "
-        "Flask-JWT-Extended does this for you with `JWT_ALGORITHM = 'HS256'`."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/347.html",),
     **_AUTH,
 )
 async def jwt_checks(ctx: CheckContext) -> None:

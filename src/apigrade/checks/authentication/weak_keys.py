@@ -62,7 +62,7 @@ class Found:
 
 def _group(art: Artefact, token: SignedToken) -> tuple[str, ...]:
     """Artefacts of one kind in one place share a key: crack one of each group."""
-    if art.source in ("body", "identity"):
+    if art.source in ("body", "identity", "query", "response-header"):
         return (art.source, art.url.split("?", 1)[0], art.name, token.label)
     return (art.source, art.name, token.label)
 
@@ -200,6 +200,8 @@ def find_key(
 def _place(ctx: CheckContext, art: Artefact) -> tuple[str, str]:
     if art.source == "body":
         return art.url.split("?", 1)[0], "token"
+    if art.source in ("query", "response-header"):
+        return art.url, art.name
     return ctx.target.url, art.name
 
 
@@ -224,31 +226,14 @@ def hit_for(ctx: CheckContext, art: Artefact, token: SignedToken, found: Found) 
 @active(
     phase=2,
     id="auth.weak-signing-key",
+    reads=("tokens", "words", "secret_keys"),
+    writes=("secret_keys",),
     title="Signing key is guessable: cookies and tokens can be forged",
     category="authentication",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=1391,
     owasp="API2:2023",
-    description=(
-        "A signed cookie or token the API issues (Flask session, Flask-WTF or Flask-Login "
-        "artefact, itsdangerous or Django signed value, HMAC JWT) verifies under a key from "
-        "public lists of default and example secrets or built from the site's own name. "
-        "With the key anyone can write their own session or token: log in as any user, "
-        "make themselves administrator, and bypass CSRF protection."
-    ),
-    remediation=(
-        "Generate a long random key and load it from the environment, never from code: "
-        "`python -c 'import secrets; print(secrets.token_hex(32))'`, then "
-        "`app.config['SECRET_KEY'] = os.environ['SECRET_KEY']` (Flask) or "
-        "`SECRET_KEY = os.environ['DJANGO_SECRET_KEY']` (Django); for PyJWT use a separate "
-        "random `JWT_SECRET_KEY` of at least 32 bytes. Rotating the key logs everyone out "
-        "and invalidates every token signed with the old one, which is what you want."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/1391.html",
-        "https://flask.palletsprojects.com/en/stable/config/#SECRET_KEY",
-    ),
 )
 async def weak_keys(ctx: CheckContext) -> None:
     """Verify known keys and crack the rest, one token per place and kind."""

@@ -110,29 +110,13 @@ async def reachable(ctx: CheckContext, ex: Exchange | None) -> str | None:
 
 @active(
     id="bfla.admin-function",
+    reads=("specs",),
     title="Administrative function reachable without the administrator role",
     category="bfla",
     severity=Severity.HIGH,
     confidence=Confidence.FIRM,
     cwe=306,
     owasp="API5:2023",
-    description=(
-        "An administrative or internal endpoint (by its path, or tagged admin in the spec) "
-        "answered with data to a caller without credentials, or to an identity given as an "
-        "ordinary user (--identity). Privileged functions must check the caller's role, "
-        "not only that someone is logged in. (CWE-285, reported under the listed CWE-306.)"
-    ),
-    remediation=(
-        "Deny by default and check the role on every privileged route. Flask: a "
-        "`@admin_bp.before_request` hook that aborts with 403 unless "
-        "`current_user.is_authenticated and current_user.is_admin`, for every view of the "
-        "admin blueprint; FastAPI: `APIRouter(dependencies=[Depends(require_admin)])`. Keep "
-        "admin APIs on a separate host or network where possible."
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/",
-        "https://cwe.mitre.org/data/definitions/285.html",
-    ),
 )
 async def admin_function(ctx: CheckContext) -> None:
     for url in await candidates(ctx):

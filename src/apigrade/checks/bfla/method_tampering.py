@@ -101,30 +101,13 @@ async def _anon(
 @active(
     phase=2,
     id="bfla.method-tampering",
+    reads=("specs",),
     title="Authorisation bypassed by changing the HTTP method or a routing header",
     category="bfla",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=306,
     owasp="API5:2023",
-    description=(
-        "An endpoint refuses a GET without credentials, but the same function answers when "
-        "the request is sent as HEAD, as OPTIONS with a method-override header, or through "
-        "an X-Original-URL / X-Rewrite-URL routing header. The authorisation check looks at "
-        "a different method or path than the one the application finally serves."
-    ),
-    remediation=(
-        "Authorise the request the application actually serves: run the check after method "
-        "overrides and URL rewrites are applied, for every method (Flask: in the view or a "
-        "`before_request` hook, never only `if request.method == 'GET'`). Do not honour "
-        "`X-HTTP-Method-Override` unless you need it, and then only to turn POST into "
-        "another method; make the proxy drop `X-Original-URL` and `X-Rewrite-URL` from "
-        'client requests (nginx: `proxy_set_header X-Original-URL "";`).'
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/",
-        "https://cwe.mitre.org/data/definitions/650.html",
-    ),
 )
 async def method_tampering(ctx: CheckContext) -> None:
     root = ctx.target.origin + "/"

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apigrade.checks.bola.object_ids import (
-    FIX,
     MAX_REQUESTS,
-    REFERENCES,
     Route,
     object_routes,
     shown,
@@ -96,14 +94,6 @@ def belongs_to(rec: dict[str, Any], me: Me, route: Route, other: Me) -> bool:
     confidence=Confidence.CERTAIN,
     cwe=639,
     owasp="API1:2023",
-    description=(
-        "With two identities (--identity), identity A asked for an object that belongs to "
-        "identity B (B's id, as B's own /me-style endpoint reports it, on an object route) "
-        "and got it: the API checks that the caller is logged in, not that the object is "
-        "theirs."
-    ),
-    remediation=FIX,
-    references=REFERENCES,
 )
 async def cross_identity(ctx: CheckContext) -> None:
     names = list(ctx.identities)[:2]

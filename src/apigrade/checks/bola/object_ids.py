@@ -2,7 +2,8 @@
 
 ``bola.object-id-enumerable`` takes up to ``MAX_ROUTES`` (3) object routes: spec GET
 paths ending in an id template (``/users/{id}``) and crawled (or crawled but refused)
-paths ending in an integer or short code (``/api/users/1``, ``/orders/A12``). It fetches
+paths ending in an integer or short code (``/api/users/1``, ``/orders/A12``), and GraphQL
+queries over GET whose one argument is an id (``user(id: 1)``, from the schema). It fetches
 the id and its neighbours (id, id+1, id-1) without credentials; when the user gave
 credentials and the anonymous probes were refused, once more with them. Two 200 JSON
 records whose private identity fields differ (email, phone, owner...; a user name alone
@@ -33,6 +34,7 @@ from apigrade.checks.common.apiutil import (
     record,
     segments,
 )
+from apigrade.checks.common.graphql import operation_probe
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.discovery.model import Endpoint
@@ -46,18 +48,6 @@ _SHORT_CODE = rx.compile(r"^([A-Za-z]{0,4}[-_]?)(\d{1,9})$")
 _VERSION = rx.compile(r"^v\d{1,2}$", rx.I)
 _ID_PARAM = rx.compile(r"(?i)(?:^|_|[a-z])(?:id|pk|key|no|number)$|^id$")
 _USERISH = frozenset({"users", "user", "accounts", "account", "profiles", "customers", "members"})
-REFERENCES = (
-    "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/",
-    "https://cwe.mitre.org/data/definitions/639.html",
-)
-FIX = (
-    "Check on every object access that the caller may see that object, not just that the "
-    "caller is logged in. In Flask/SQLAlchemy load objects through the owner: "
-    "`Order.query.filter_by(id=order_id, owner_id=current_user.id).first_or_404()` (404, "
-    "not 403, so ids cannot be probed); for admin access check the role explicitly. "
-    "Prefer random, non-sequential ids (UUIDv4) in URLs as defence in depth, never as the "
-    "only control."
-)
 
 
 @dataclass(frozen=True)
@@ -70,6 +60,9 @@ class Route:
     ep: Endpoint | None = None
 
     def url(self, value: str) -> str:
+        if self.ep is not None and self.ep.graphql:  # a GraphQL query's id argument
+            probe = operation_probe(self.ep, {self.param: value})
+            return probe.url if probe is not None else self.ep.url
         return fill(self.pattern, self.ep, {self.param: value})
 
     @property
@@ -114,6 +107,17 @@ def _crawled_route(ep: Endpoint) -> Route | None:
     return Route(f"{head}/{{id}}", "id", last)
 
 
+def _graphql_route(ep: Endpoint) -> Route | None:
+    """A GraphQL query over GET whose one argument is an object id (``user(id: 1)``)."""
+    if not ep.graphql or ep.method.upper() != "GET" or len(ep.params) != 1:
+        return None
+    param = ep.params[0]
+    if not _ID_PARAM.search(param.name):
+        return None
+    value = param.example or "1"
+    return Route(f"{ep.url}#{param.name}", param.name, value, ep) if neighbours(value) else None
+
+
 def _refused_links(ctx: CheckContext) -> list[Endpoint]:
     """Plain GETs the scan saw refused (discovery keeps only pages that answered)."""
     return [
@@ -128,7 +132,10 @@ def object_routes(ctx: CheckContext) -> list[Route]:
     """Distinct object routes, spec ones first (one per pattern)."""
     out: dict[str, Route] = {}
     for ep in [*get_endpoints(ctx), *_refused_links(ctx)]:
-        route = _spec_route(ep) if ep.source == "openapi" else _crawled_route(ep)
+        if ep.source == "graphql":
+            route = _graphql_route(ep)
+        else:
+            route = _spec_route(ep) if ep.source == "openapi" else _crawled_route(ep)
         if route is not None:
             out.setdefault(TEMPLATE.sub("{}", route.pattern), route)
     return list(out.values())[:MAX_ROUTES]
@@ -186,13 +193,6 @@ def shown(rec: dict[str, Any]) -> str:
     confidence=Confidence.FIRM,
     cwe=639,
     owasp="API1:2023",
-    description=(
-        "An object route answers neighbouring ids (id, id+1, id-1) with records that "
-        "belong to different people (their identity fields differ). Anyone who can call "
-        "the route can walk the ids and download every record."
-    ),
-    remediation=FIX,
-    references=REFERENCES,
 )
 async def object_id_enumerable(ctx: CheckContext) -> None:
     budget = Counter(MAX_REQUESTS)

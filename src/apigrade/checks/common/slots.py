@@ -1,7 +1,9 @@
 """Probe URLs and bodies shared by the injection, SSRF, LLM and rate-limiting checks.
 
 Helpers here turn a discovered :class:`Endpoint` into concrete GET URLs with one
-parameter replaced by a payload; everything else keeps its example value.
+parameter replaced by a payload; everything else keeps its example value. The injection
+checks use ``checks/common/injection.py``, whose ``InjectionPoint`` is a ``Slot`` that also
+covers path segments, missing paths, headers and cookies.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from apigrade import rx
 from apigrade.engine.http import Probe
@@ -29,7 +31,7 @@ class Slot:
 
     endpoint: Endpoint
     name: str
-    location: str  # "query" | "path" | "form" | "body"
+    location: str  # "query" | "path" | "form" | "body" | "graphql" (a GraphQL variable)
     example: str | None = None
 
     @property
@@ -38,6 +40,10 @@ class Slot:
 
     def probe(self, payload: str, *, encoded: bool = False) -> Probe | None:
         """The request carrying ``payload`` in this slot (no redirects followed)."""
+        if self.location == "graphql":
+            return _graphql_probe(
+                self.endpoint, self.name, unquote(payload) if encoded else payload
+            )
         if self.location in ("query", "path"):
             url = self.url(payload, encoded=encoded)
             return (
@@ -56,6 +62,9 @@ class Slot:
         ``encoded=True`` puts the payload in as-is (already percent-encoded);
         otherwise it is percent-encoded here. None when a path template stays open.
         """
+        if self.location == "graphql":
+            probe = self.probe(payload, encoded=encoded)
+            return None if probe is None else probe.url
         value = payload if encoded else quote(payload, safe="")
         return build_url(self.endpoint, {(self.location, self.name): value})
 
@@ -106,11 +115,12 @@ def build_body(ep: Endpoint, location: str, name: str, payload: str) -> tuple[by
 
 
 def get_endpoints(ctx: CheckContext, methods: tuple[str, ...] = ("GET",)) -> list[Endpoint]:
-    """Discovered endpoints with one of ``methods`` within scope, one per method and URL."""
-    seen: set[tuple[str, str]] = set()
+    """Discovered endpoints with one of ``methods`` within scope, one per method and URL
+    (and GraphQL operation)."""
+    seen: set[tuple[str, str, str]] = set()
     out = []
     for ep in ctx.endpoints:
-        key = (ep.method.upper(), ep.url)
+        key = (ep.method.upper(), ep.url, ep.graphql or "")
         if key[0] not in methods or key in seen or not ctx.target.in_scope(ep.url):
             continue
         seen.add(key)
@@ -119,15 +129,29 @@ def get_endpoints(ctx: CheckContext, methods: tuple[str, ...] = ("GET",)) -> lis
 
 
 def slots(endpoints: Iterable[Endpoint], locations: tuple[str, ...] = ("query",)) -> Iterator[Slot]:
-    """Every (endpoint, parameter) pair in ``locations``, once per path and name."""
-    seen: set[tuple[str, str, str, str]] = set()
+    """Every (endpoint, parameter) pair in ``locations``, once per path and name.
+
+    A GraphQL operation's variables (location ``graphql``) count as query parameters:
+    they go wherever ``"query"`` is asked for (over GET they are in the query string).
+    """
+    seen: set[tuple[str, str, str, str, str]] = set()
+    wanted = (*locations, "graphql") if "query" in locations else locations
     for ep in endpoints:
         for p in ep.params:
-            key = (ep.method.upper(), urlsplit(ep.url).path, p.location, p.name)
-            if p.location not in locations or key in seen:
+            key = (ep.method.upper(), urlsplit(ep.url).path, p.location, p.name, ep.graphql or "")
+            if p.location not in wanted or key in seen:
                 continue
             seen.add(key)
             yield Slot(endpoint=ep, name=p.name, location=p.location, example=p.example)
+
+
+def _graphql_probe(ep: Endpoint, name: str, payload: str) -> Probe | None:
+    """A GraphQL operation with variable ``name`` set to ``payload``, the rest at examples."""
+    from apigrade.checks.common.graphql import operation_probe
+
+    values = {p.name: default_value(p) for p in ep.params_in("graphql")}
+    values[name] = payload
+    return operation_probe(ep, values)
 
 
 _NUMERIC = rx.compile(r"-?\d+(?:\.\d+)?")

@@ -94,19 +94,6 @@ finding_kind(
     confidence=Confidence.FIRM,
     cwe=497,
     owasp="API8:2023",
-    description=(
-        "A response from a public address carries private network addresses (10/8, "
-        "172.16/12, 192.168/16) in a header or the body: back-end hosts, proxies, "
-        "database servers. It maps the internal network for an attacker who finds an SSRF "
-        "or another way in."
-    ),
-    remediation=(
-        "Remove internal addresses from responses: do not echo back-end host names or "
-        "`request.environ['REMOTE_ADDR']` of proxies, strip headers such as "
-        "`X-Backend-Server` at the proxy (`proxy_hide_header X-Backend-Server;` in nginx), "
-        "and return error messages without connection strings."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/497.html",),
 )
 
 
@@ -206,30 +193,13 @@ def _fresh(ctx: CheckContext, key: str) -> bool:
 
 @passive(
     id="secrets.exposed-secret",
+    writes=("reported_secrets",),
     title="Response exposes a secret key or token",
     category="data-exposure",
     severity=Severity.HIGH,
     confidence=Confidence.FIRM,
     cwe=213,
     owasp="API3:2023",
-    description=(
-        "A response carries a credential in a recognisable provider format: a cloud "
-        "access key, a private key, a GitHub, Slack or Stripe token, a Google API key or "
-        "a JWT embedded in a page or script bundle. Anyone who loads the page or calls the "
-        "API can use it with the provider, with your account's rights and on your bill."
-    ),
-    remediation=(
-        "Revoke and rotate the key now, then keep secrets on the server: read them from "
-        "the environment (`os.environ['STRIPE_SECRET_KEY']`) in back-end code only, never "
-        "render them into templates or bundle them into front-end JavaScript (only "
-        "`VITE_`/`NEXT_PUBLIC_` variables meant for browsers). Browser-side Google keys "
-        "must be restricted by HTTP referrer and API. Add a secret scanner (gitleaks, "
-        "trufflehog) to CI."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/213.html",
-        "https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/",
-    ),
 )
 def exposed_secrets(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """At most one secret finding and one address finding per response."""

@@ -34,28 +34,26 @@ finding_kind(
     # comes back is inferred, not tried (we never send a pickle): firm.
     confidence=Confidence.FIRM,
     cwe=502,
-    description=(
-        "The server sets a cookie whose value is a pickled Python object, so it unpickles "
-        "the cookie it gets back. `pickle.loads` on client data runs any code the client "
-        "chooses: an unsigned pickle cookie is remote code execution for anyone, a signed "
-        "one for whoever has or guesses the signing key."
-    ),
-    remediation=(
-        "Never unpickle client data. Store a JSON-serialisable session (Flask's default "
-        "`SecureCookieSessionInterface` uses tagged JSON) or keep the data on the server "
-        "(Flask-Session with Redis: `SESSION_TYPE = 'redis'`, which still must not be "
-        "reachable by clients). Replace `pickle.loads(b64decode(request.cookies[...]))` with "
-        "`json.loads` plus an itsdangerous `URLSafeTimedSerializer(SECRET_KEY)` signature."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/502.html",),
 )
 
-_READABLE_FIX = (
-    "Keep only an opaque identifier in the client-side session and look the rest up on the "
-    "server, or move sessions server-side with Flask-Session "
-    "(`app.config.update(SESSION_TYPE='redis', SESSION_REDIS=redis.from_url(...)); "
-    "Session(app)`): the cookie then holds a random session id only. Never put passwords, "
-    "tokens or API keys in `session`."
+
+#: a Django signed cookie (``signed_cookies`` session backend): the Django way out
+_DJANGO_FIX = (
+    "Store sessions on the server: remove `SESSION_ENGINE = "
+    "'django.contrib.sessions.backends.signed_cookies'` from settings.py (the default, "
+    "`django.contrib.sessions.backends.db`, or `...backends.cache` with Redis keeps only a "
+    "random key in the `sessionid` cookie), then run `python manage.py migrate` for the "
+    "session table. Never put passwords, tokens or personal data in `request.session` of a "
+    "cookie-based session. (Flask: Flask-Session with `SESSION_TYPE = 'redis'`.)"
+)
+
+#: a Starlette/FastAPI ``SessionMiddleware`` cookie (base64 JSON, signed by itsdangerous)
+_STARLETTE_FIX = (
+    "Starlette's `SessionMiddleware` keeps the whole session in the cookie, signed but "
+    "readable: store only an opaque id there (`request.session['sid'] = token`) and keep "
+    "the data server-side (a database or Redis keyed by that id, or a server-side session "
+    "library), and never put passwords, tokens or personal data in `request.session`. "
+    "(Flask: Flask-Session with `SESSION_TYPE = 'redis'`.)"
 )
 
 
@@ -88,14 +86,6 @@ def _pickle_hit(ctx: CheckContext, cookie: SetCookie, token: SignedToken | None)
     severity=Severity.MEDIUM,
     confidence=Confidence.CERTAIN,
     cwe=315,
-    description=(
-        "The session cookie is signed, not encrypted: its contents are base64 (maybe "
-        "zlib-compressed) JSON that anyone holding the cookie - the user, browser "
-        "extensions, a proxy log, an XSS payload - can read. It holds personal data, "
-        "privileges or secrets."
-    ),
-    remediation=_READABLE_FIX,
-    references=("https://cwe.mitre.org/data/definitions/315.html",),
 )
 def session_contents(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """Decode signed session cookies (once per cookie name) and pickle cookies."""
@@ -119,4 +109,6 @@ def session_contents(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
             evidence=f"{readable.label} {cookie.name!r} decodes to readable fields: "
             f"{describe(fields)}",
             severity=Severity.LOW if ids_only else None,
+            remediation=_DJANGO_FIX if readable.kind is TokenKind.DJANGO else (
+                _STARLETTE_FIX if readable.standard_b64 else None),
         )

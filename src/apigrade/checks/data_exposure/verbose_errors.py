@@ -15,12 +15,12 @@ settings file", with a straight or typographic apostrophe).
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from apigrade import knowledge, rx
+from apigrade.checks.common.errors import plain_text, strip_tags
 from apigrade.checks.common.werkzeug_page import is_werkzeug_debugger_page
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import passive
@@ -45,7 +45,6 @@ class Sign:
 
 
 _SPACES = rx.compile(r"[ \t\xa0]+")
-_BR = rx.compile(r"<br\s*/?>", rx.I)
 _TAG = rx.compile(r"<[^>]*>")
 _MAX_TAG = 2002  # characters of a tag _strip_tags removes, brackets included
 
@@ -83,7 +82,7 @@ def _python(text: str) -> Sign | None:
 # -- SQL -----------------------------------------------------------------------------
 
 def _sql_errors() -> tuple[knowledge.DbError, ...]:
-    """Database error messages: ``data/db_errors.toml``, the entries for this check."""
+    """Database error messages: ``data/errors.toml``, the database entries for this check."""
     return knowledge.db_errors("errors.verbose-error")
 
 
@@ -100,7 +99,9 @@ def _sql(text: str) -> Sign | None:
     stmt = _SQL_STMT.search(text)
     extra = f"; query: {stmt.group(1)}" if stmt else ""
     strong = any(h[2] for h in hits) or bool(stmt and "sqlalchemy" in text.lower())
-    return Sign(f"{engine} SQL error", m.group(0) + extra, strong, Severity.MEDIUM)
+    line_end = text.find("\n", m.end())
+    stop = min(m.end() + 200, line_end if line_end >= 0 else len(text))
+    return Sign(f"{engine} SQL error", text[m.start() : stop] + extra, strong, Severity.MEDIUM)
 
 
 # -- framework debug pages -------------------------------------------------------------
@@ -193,64 +194,18 @@ def _java(text: str) -> Sign | None:
 _TEXT_DETECTORS: tuple[Callable[[str], Sign | None], ...] = (_python, _sql, _node, _java)
 
 
-# -- body normalisation ----------------------------------------------------------------
-
-
-def _json_strings(value: object, out: list[str], depth: int = 0) -> None:
-    if depth > 20 or len(out) > 2000:
-        return
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _json_strings(v, out, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _json_strings(v, out, depth + 1)
-
-
-def _plain(raw: str, ctype: str) -> str:
-    """The body as text: JSON string values, or HTML without tags and entities."""
-    if "json" in ctype or raw.lstrip()[:1] in ("{", "["):
-        try:
-            parsed = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
-            return raw.replace("\\n", "\n").replace('\\"', '"')
-        strings: list[str] = []
-        _json_strings(parsed, strings)
-        return "\n".join(strings)
-    if "html" in ctype or "xml" in ctype:
-        return html.unescape(_strip_tags(_BR.sub("\n", raw)))
-    return raw
+# -- body normalisation: apigrade.checks.common.errors.plain_text ----------------------
 
 
 def _strip_tags(text: str) -> str:
-    """``text`` without its tags (``<...>``) of at most ``_MAX_TAG`` characters.
-
-    Plain string search: one pass, and no offset mapping on non-ASCII pages.
-    """
-    out: list[str] = []
-    last = 0
-    while (start := text.find("<", last)) >= 0:
-        close = text.find(">", start)
-        if close < 0:
-            break
-        end = close + 1
-        if end - start > _MAX_TAG:  # the leftmost "<" close enough to the ">"
-            start = text.find("<", end - _MAX_TAG, close)
-        if start >= 0:
-            out.append(text[last:start])
-        else:  # no tag ends here: keep the text
-            out.append(text[last:end])
-        last = end
-    out.append(text[last:])
-    return "".join(out)
+    """``text`` without its tags of at most ``_MAX_TAG`` characters (``strip_tags``)."""
+    return strip_tags(text, _MAX_TAG)
 
 
 def find_signs(raw: str, ctype: str = "") -> list[Sign]:
     """Every verbose-error signature in a body (raw text and its plain form)."""
     signs = [s for s in (_django(raw), _frameworks(raw)) if s is not None]
-    plain = _plain(raw, ctype)
+    plain = plain_text(raw, ctype)
     for detect in _TEXT_DETECTORS:
         sign = detect(plain)
         if sign is not None:
@@ -275,25 +230,6 @@ def _redact(text: str) -> str:
     confidence=Confidence.FIRM,
     cwe=209,
     owasp="API8:2023",
-    description=(
-        "An error response carries internals: a stack trace with file paths and code, a "
-        "database error with the failing query, or a framework debug page. Attackers use "
-        "it to map the code, learn the database and tune injection payloads."
-    ),
-    remediation=(
-        "Return generic errors and log details server-side. In Flask:\n\n"
-        "    @app.errorhandler(Exception)\n"
-        "    def internal_error(exc):\n"
-        "        app.logger.exception('unhandled error')\n"
-        "        return jsonify(error='internal server error'), 500\n\n"
-        "Keep `DEBUG = False` (Django: `DEBUG = False` in settings; Express: "
-        "`NODE_ENV=production`), and never put `traceback.format_exc()` or `str(exc)` of a "
-        "database error into a response."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/209.html",
-        "https://owasp.org/www-community/Improper_Error_Handling",
-    ),
 )
 def verbose_errors(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """One finding per URL path; the first response that shows the leak is the evidence."""
@@ -304,6 +240,8 @@ def verbose_errors(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     raw = resp.text[:MAX_SCAN]
     if is_werkzeug_debugger_page(raw):
         return  # flask.werkzeug-traceback
+    if resp.status == 404 and "<code>DEBUG = True</code>" in raw:
+        return  # Django's DEBUG 404 page (no trace): django.debug-mode, once per site
     signs = find_signs(raw, ctype)
     ordinary_page = resp.status < 400 and "html" in ctype and bool(_MARKUP.search(raw[:20000]))
     if ordinary_page:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from apigrade.checks.common.cookies import (
-    FLASK_COOKIE_CONFIG,
     is_csrf_cookie,
     is_session_cookie,
     remediation_for,
@@ -25,13 +24,6 @@ from apigrade.model import Confidence, Severity
     confidence=Confidence.CERTAIN,
     cwe=614,
     owasp="API8:2023",
-    description=(
-        "An HTTPS site sets a session-like or CSRF cookie without `Secure`: the browser also "
-        "sends it over plain HTTP (any http:// link or an attacker-injected one), where it can "
-        "be read on the network."
-    ),
-    remediation="Set `Secure` on the cookie. " + FLASK_COOKIE_CONFIG,
-    references=("https://cwe.mitre.org/data/definitions/614.html",),
 )
 def cookie_secure(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """On HTTPS targets only: session cookies (medium), other cookies (info)."""

@@ -46,22 +46,6 @@ def hsts_problems(value: str) -> list[tuple[Severity, str]]:
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API8:2023",
-    description=(
-        "The HTTPS site sends HSTS, but in a form that protects little: switched off "
-        "(`max-age=0`), too short-lived to cover the time between two visits, or without "
-        "`includeSubDomains`, so an attacker on the network can still downgrade "
-        "connections to sibling hosts and plant cookies for the parent domain."
-    ),
-    remediation=(
-        "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` (add "
-        "`preload` once every subdomain serves HTTPS, and submit to hstspreload.org). "
-        'nginx: `add_header Strict-Transport-Security "max-age=31536000; '
-        'includeSubDomains" always;`; Flask: `Talisman(app, strict_transport_security_max_age=31536000)`.'
-    ),
-    references=(
-        "https://cheatsheetseries.owasp.org/cheatsheets/HTTP_Strict_Transport_Security_Cheat_Sheet.html",
-        "https://datatracker.ietf.org/doc/html/rfc6797",
-    ),
 )
 def weak_hsts(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     target = ctx.target

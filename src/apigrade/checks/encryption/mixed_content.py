@@ -72,21 +72,6 @@ def mixed_refs(html: str) -> _Refs:
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API8:2023",
-    description=(
-        "An HTTPS page references `http://` scripts, stylesheets, frames or form targets "
-        "(active mixed content) or images and media (passive). Anyone on the network can "
-        "replace a cleartext script and take over the page, or read what a form posts. "
-        "Browsers block some of it, which breaks the page instead."
-    ),
-    remediation=(
-        "Load every resource over HTTPS (or with relative URLs), post forms to `https://` "
-        "actions, and add `Content-Security-Policy: upgrade-insecure-requests` as a "
-        "safety net for links you miss."
-    ),
-    references=(
-        "https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content",
-        "https://cwe.mitre.org/data/definitions/319.html",
-    ),
 )
 def mixed_content(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     resp = exchange.response

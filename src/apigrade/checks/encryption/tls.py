@@ -125,18 +125,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=327,
     owasp="API8:2023",
-    description=(
-        "A handshake limited to TLS 1.0 or 1.1 succeeded. Both are deprecated (RFC 8996): "
-        "they rely on SHA-1 and CBC constructions with known attacks (BEAST, POODLE-style "
-        "padding oracles) and fail PCI DSS and most compliance baselines."
-    ),
-    remediation=(
-        "Allow TLS 1.2 and 1.3 only. nginx: `ssl_protocols TLSv1.2 TLSv1.3;`; Apache: "
-        "`SSLProtocol -all +TLSv1.2 +TLSv1.3`; Python `ssl`: "
-        "`ctx.minimum_version = ssl.TLSVersion.TLSv1_2`; cloud load balancers: a "
-        "TLS 1.2+ security policy."
-    ),
-    references=("https://datatracker.ietf.org/doc/html/rfc8996",),
 )
 finding_kind(
     id="tls.weak-cipher",
@@ -147,21 +135,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=327,
     owasp="API8:2023",
-    description=(
-        "A handshake that offered only broken suites (no encryption, no authentication, "
-        "export-grade, DES, 3DES, RC4 or MD5) succeeded. A man in the middle can read or "
-        "alter the traffic of any client that ends up with that suite."
-    ),
-    remediation=(
-        "Offer only AEAD suites with forward secrecy. nginx: `ssl_ciphers "
-        "ECDHE+AESGCM:ECDHE+CHACHA20; ssl_prefer_server_ciphers off;` (Mozilla's "
-        "'intermediate' profile); Python `ssl`: leave the default cipher list "
-        "(`ssl.create_default_context`)."
-    ),
-    references=(
-        "https://ssl-config.mozilla.org/",
-        "https://cwe.mitre.org/data/definitions/327.html",
-    ),
 )
 
 
@@ -173,23 +146,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=295,
     owasp="API8:2023",
-    description=(
-        "The certificate does not verify: expired or not yet valid, issued for another "
-        "name, self-signed or from an unknown CA. Clients either fail, or are told to "
-        "skip verification (`verify=False`, `curl -k`), which lets anyone on the path "
-        "intercept them. Also runs the protocol and cipher handshakes (tls.legacy-protocol, "
-        "tls.weak-cipher). Bound: at most 7 TLS handshakes with the target's host and "
-        "port, no HTTP."
-    ),
-    remediation=(
-        "Serve a certificate from a public CA for every name clients use, with the full "
-        "chain (`fullchain.pem` in nginx's `ssl_certificate`), and renew it automatically "
-        "(certbot / ACME, or your cloud's managed certificates). Monitor expiry."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/295.html",
-        "https://letsencrypt.org/getting-started/",
-    ),
 )
 async def tls_handshakes(ctx: CheckContext) -> None:
     target = ctx.target
@@ -234,20 +190,6 @@ def cleartext_twins(target: Target) -> list[Origin]:
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API8:2023",
-    description=(
-        "Port 80 of the same host answers with content instead of a redirect to HTTPS. "
-        "Clients that type the bare name, old links and misconfigured SDKs talk to the "
-        "API in cleartext, tokens included. Runs only when that origin is named with "
-        "`--scope http://HOST:80` (it is not the target's origin). Bound: one GET to each "
-        "such origin, without the user's credentials."
-    ),
-    remediation=(
-        "Answer every plain-HTTP request with a permanent redirect: nginx "
-        "`server { listen 80; return 301 https://$host$request_uri; }`; and send HSTS "
-        "from the HTTPS site so browsers stop trying HTTP. APIs may refuse HTTP outright "
-        "(close port 80) instead."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/319.html",),
 )
 async def no_https_redirect(ctx: CheckContext) -> None:
     target = ctx.target

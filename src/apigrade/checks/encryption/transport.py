@@ -18,11 +18,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API8:2023",
-    description="Without HSTS a browser can be downgraded to cleartext HTTP by an attacker.",
-    remediation=(
-        "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` from the "
-        "TLS-terminating proxy, or with flask-talisman (`Talisman(app)`)."
-    ),
 )
 
 
@@ -34,12 +29,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=319,
     owasp="API8:2023",
-    description="Requests and responses, tokens included, travel unencrypted.",
-    remediation=(
-        "Serve the API only over HTTPS (terminate TLS at nginx or the load balancer) and "
-        "redirect HTTP to HTTPS; set `SESSION_COOKIE_SECURE = True` and "
-        "`PREFERRED_URL_SCHEME = 'https'` in the Flask config."
-    ),
 )
 def transport(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """Once, on the target URL: cleartext (info on local targets) or missing HSTS."""

@@ -1,4 +1,5 @@
-"""Injection checks: SQL, NoSQL, template injection, path traversal, ReDoS.
+"""Injection checks: SQL, NoSQL, template injection, cross-site scripting, path traversal, ReDoS.
 
-The probe-URL helpers they share with other categories live in ``checks/common/slots.py``.
+The injection points they share with other categories live in ``checks/common/injection.py``
+(built on the probe-URL helpers of ``checks/common/slots.py``).
 """

@@ -23,13 +23,15 @@ Bound: at most 8 query parameters and 4 body endpoints, 3 requests each: 36 requ
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from apigrade.checks.common.apiutil import json_body
+from apigrade.checks.common.fanout import fan_out
 from apigrade.checks.common.slots import (
     Slot,
     build_url,
@@ -47,6 +49,8 @@ from apigrade.model import Confidence, Severity
 
 MAX_QUERY = 8
 MAX_BODIES = 4
+#: one place's three requests, as ``fan_out`` runs it
+Test = Callable[[CheckContext], Awaitable[Hit | None]]
 
 
 @dataclass(frozen=True)
@@ -197,33 +201,15 @@ def _body_endpoints(ctx: CheckContext) -> list[Endpoint]:
     confidence=Confidence.FIRM,
     cwe=943,
     owasp="API8:2023",
-    description=(
-        "The API passes request values into a MongoDB-style query as they come, so a "
-        "caller can send an operator object instead of a value: `password[$ne]=x` or "
-        '`{"password": {"$ne": "x"}}` matches every record whose password is not "x". '
-        "That lists other users' data and logs in without a password. Proof: a "
-        "non-matching value was refused or matched nothing, the same value under `$ne` "
-        "matched, and under `$eq` it matched nothing again. Bound: at most 8 query "
-        "parameters and 4 body endpoints (bodies only with --active), 3 requests each."
-    ),
-    remediation=(
-        "Accept only the types you expect: reject objects where a string is meant "
-        "(`if not isinstance(value, str): abort(400)`), or validate with a schema "
-        "(pydantic `username: str`, marshmallow `fields.Str()`), and build queries with "
-        "explicit operators: `users.find_one({'username': {'$eq': username}})`. In Express "
-        "use `express-mongo-sanitize` or `mongoose.set('sanitizeFilter', true)`, and do "
-        "not enable nested query parsing you do not need."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/943.html",
-        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/07-Input_Validation_Testing/05.6-Testing_for_NoSQL_Injection",
-    ),
 )
 async def nosql_injection(ctx: CheckContext) -> None:
     query = [s for s in slots(get_endpoints(ctx)) if not s.name.endswith("]")][:MAX_QUERY]
-    hits = await asyncio.gather(
-        *(test_query(ctx, s) for s in query), *(test_body(ctx, e) for e in _body_endpoints(ctx))
-    )
-    for hit in hits:
-        if hit is not None:
-            ctx.report(hit)
+    tests: list[Test] = [
+        *(partial(test_query, slot=s) for s in query),
+        *(partial(test_body, ep=e) for e in _body_endpoints(ctx)),
+    ]
+    await fan_out(ctx, tests, _run)
+
+
+async def _run(ctx: CheckContext, test: Test) -> Hit | None:
+    return await test(ctx)

@@ -95,25 +95,6 @@ async def test_slot(ctx: CheckContext, slot: Slot) -> Hit | None:
     confidence=Confidence.FIRM,
     cwe=1333,
     owasp="API8:2023",
-    description=(
-        "The value of a parameter is compiled as a regular expression on the server: a "
-        "lone `(` came back with the regex compiler's syntax error, a plain word did "
-        "not. A caller who controls the pattern can send one that backtracks "
-        "exponentially (regular-expression denial of service) and tie up a worker for "
-        "minutes per request. The scanner only sent `(`; it never sends a slow pattern. "
-        "Bound: at most 8 parameters, 2 requests each (bodies only with --active)."
-    ),
-    remediation=(
-        "Treat the value as text: `re.escape(value)` before building a pattern, or a plain "
-        "substring test (`value.lower() in name.lower()`). If users must write patterns, "
-        "use a linear-time engine (the `google-re2` package: `re2.compile(value)`), cap "
-        "the pattern and input length, and run the match with a timeout "
-        "(`regex` module: `regex.search(p, s, timeout=0.1)`)."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/1333.html",
-        "https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS",
-    ),
 )
 async def user_regex(ctx: CheckContext) -> None:
     await fan_out(ctx, candidates(ctx), test_slot)

@@ -10,6 +10,17 @@ value. A hit is then confirmed step by step, each step able to reject it:
 3. ``{{"tok"*2~"tok".__class__.__name__}}`` tells a Python engine without a
    sandbox (Jinja2 as Flask's ``render_template_string`` uses it): only then is
    the finding critical, because Jinja2's object model leads to code execution.
+
+When the product is missing but the answer shows a template engine's error
+(``data/errors.toml``; Django's engine rejects ``{{a*b}}`` with "Could not parse the
+remainder") that a benign value's answer does not, the value is compiled as template
+source: ``ssti.template-error`` (firm), at one more request per such parameter.
+
+Besides the parameters and reflected path segments, the shared injection points
+(``checks/common/injection.py``) add the ones the reflection probe saw come back: a path that
+does not exist (a 404 handler rendering the path), request headers (``Referer``,
+``User-Agent``, ``X-Forwarded-Host`` ...) and the target's cookies, at most ``MAX_EXTRA`` (5)
+of them within ``MAX_FIRST``.
 """
 
 from __future__ import annotations
@@ -18,7 +29,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.errors import exchange_errors
 from apigrade.checks.common.fanout import fan_out, gather_bounded
+from apigrade.checks.common.injection import InjectionPoint, points, reflect, worth_probing
 from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots, token
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
@@ -29,6 +42,8 @@ from apigrade.model import Confidence, Severity
 MAX_FIRST = 20  # first-stage probes
 MAX_CONFIRM = 3  # hits followed up (3 requests each)
 MAX_PATH_SLOTS = 5  # of MAX_FIRST, reserved for reflected path segments
+MAX_EXTRA = 5  # of MAX_FIRST, reserved for reflected headers, cookies and missing paths
+EXTRA_KINDS = ("segment", "missing", "header", "cookie")
 SEGMENT = "apigrade_segment"  # the template name of a reflected last path segment
 
 _PRIORITY = (
@@ -88,15 +103,46 @@ def reflected_segments(ctx: CheckContext) -> list[Slot]:
     return out
 
 
+def _covered(slot: Slot, shown: list[list[str]]) -> bool:
+    """A route's path parameter in the place of a reflected segment (``/greet/{name}`` and the
+    crawled ``/greet/ada``): the same sink, tested once, as the segment (it names the page)."""
+    if slot.location != "path":
+        return False
+    parts = urlsplit(slot.endpoint.url).path.split("/")
+    for other in shown:
+        if len(other) == len(parts) and all(
+            a == b or (a.startswith("{") and a.endswith("}")) for a, b in zip(parts, other,
+            strict=True)
+        ) and parts[-1] == "{" + slot.name + "}":  # fmt: skip
+            return True
+    return False
+
+
 def candidates(ctx: CheckContext) -> list[Slot]:
     """Parameters to try, best first, within MAX_FIRST probes."""
     methods = ("GET", "POST") if ctx.active else ("GET",)
     locations = ("query", "path", "form", "body") if ctx.active else ("query", "path")
-    params = sorted(slots(get_endpoints(ctx, methods), locations), key=_rank)
     paths = reflected_segments(ctx)
+    shown = [urlsplit(s.endpoint.url).path.split("/") for s in paths]
+    params = sorted(
+        (s for s in slots(get_endpoints(ctx, methods), locations) if not _covered(s, shown)),
+        key=_rank,
+    )
     reserved = paths[:MAX_PATH_SLOTS]
     chosen = params[: MAX_FIRST - len(reserved)] + reserved
     return chosen + paths[len(reserved) :][: MAX_FIRST - len(chosen)]
+
+
+async def extra_points(ctx: CheckContext, taken: list[Slot]) -> list[Slot]:
+    """Headers, cookies, missing paths and segments whose marker came back (not in ``taken``)."""
+    pts = points(ctx, EXTRA_KINDS)
+    seen = await reflect(ctx, pts)
+    have = {(s.endpoint.url, s.name) for s in taken}
+    out: list[Slot] = []
+    for p in worth_probing(pts, seen):
+        if seen[p.key].reflected and (p.endpoint.url, p.name) not in have:
+            out.append(p)
+    return out[:MAX_EXTRA]
 
 
 # -- probing ----------------------------------------------------------------------
@@ -105,12 +151,44 @@ async def _send(ctx: CheckContext, slot: Slot, payload: str) -> Exchange | None:
     return None if probe is None else await ctx.send(probe)
 
 
-async def first_stage(ctx: CheckContext, slot: Slot) -> tuple[Slot, Exchange, int, int] | None:
+First = tuple[Slot, Exchange, int, int]
+
+
+async def first_stage(ctx: CheckContext, slot: Slot) -> First | Hit | None:
+    """The product (to confirm), a template error the expression caused, or nothing."""
     a, b = numbers()
     ex = await _send(ctx, slot, expr(a, b))
-    if ex is None or str(a * b) not in ex.text:
-        return None
+    if ex is None or (ex.status == 404 and slot.name == SEGMENT):
+        return None  # a segment that leads to the not-found page: the missing points test it
+    if str(a * b) not in ex.text:
+        return await template_error(ctx, slot, ex)
     return slot, ex, a, b
+
+
+async def template_error(ctx: CheckContext, slot: Slot, ex: Exchange) -> Hit | None:
+    """``ssti.template-error`` when the answer to ``{{a*b}}`` shows a template engine's error
+    (Django: "Could not parse the remainder") that a benign value's answer does not: the value
+    is compiled as template source. One more request, only when an error shows."""
+    errs = exchange_errors(ex, "ssti.template-injection", ("template",))
+    if not errs:
+        return None
+    benign = slot.example or "test"
+    base = await _send(ctx, slot, benign)
+    if base is None or any(
+        e.name == errs[0].name for e in exchange_errors(base, "ssti.template-injection")
+    ):
+        return None
+    return Hit(
+        url=slot.baseline_url() or ex.url,
+        method=slot.method,
+        parameter=_parameter(slot),
+        evidence=(
+            f"{slot_label(slot)}: {benign!r} -> {base.status}, no error; {{{{a*b}}}} -> "
+            f"{ex.status} with a template engine error from {errs[0].name} "
+            f"({errs[0].excerpt[:200]})"
+        ),  # fmt: skip
+        check="ssti.template-error",
+    )
 
 
 async def confirm(ctx: CheckContext, slot: Slot, a: int, b: int) -> Hit | None:
@@ -130,12 +208,13 @@ async def confirm(ctx: CheckContext, slot: Slot, a: int, b: int) -> Hit | None:
     third = await _send(ctx, slot, identity)
     python = third is not None and f"{tok}{tok}str" in third.text
     steps.append(f"{identity} -> " + (f"{tok}{tok}str" if python else "no Python object access"))
-    segment = slot.name == SEGMENT
+    pathlike = _parameter(slot) is None or slot.location in ("header", "cookie")
+    pathlike = pathlike or slot.location == "graphql"  # the payload is in the document
     hit = Hit(
         # a path-segment payload is part of the URL: report the page itself (stable id)
-        url=(slot.baseline_url() or second.url) if segment else second.url,
+        url=(slot.baseline_url() or second.url) if pathlike else second.url,
         method=slot.method,
-        parameter=None if segment else slot.name,
+        parameter=_parameter(slot),
         evidence=f"{slot_label(slot)}: " + "; ".join(steps),
     )
     if python:
@@ -147,10 +226,18 @@ async def confirm(ctx: CheckContext, slot: Slot, a: int, b: int) -> Hit | None:
 def slot_label(slot: Slot) -> str:
     if slot.name == SEGMENT:
         return "path segment"
+    if isinstance(slot, InjectionPoint):
+        return slot.label
     return f"{slot.location} parameter {slot.name!r}"
 
 
-async def _confirm_first(ctx: CheckContext, first: tuple[Slot, Exchange, int, int]) -> Hit | None:
+def _parameter(slot: Slot) -> str | None:
+    if isinstance(slot, InjectionPoint):
+        return slot.parameter
+    return None if slot.name == SEGMENT else slot.name
+
+
+async def _confirm_first(ctx: CheckContext, first: First) -> Hit | None:
     """The second stage of a first-stage hit."""
     slot, _ex, a, b = first
     return await confirm(ctx, slot, a, b)
@@ -164,34 +251,14 @@ async def _confirm_first(ctx: CheckContext, first: tuple[Slot, Exchange, int, in
     confidence=Confidence.CERTAIN,
     cwe=1336,
     owasp="API8:2023",
-    description=(
-        "User input becomes part of a template's source (e.g. "
-        "`render_template_string('Hello ' + request.args['name'])`), so the engine "
-        "evaluates expressions an attacker writes. Proof is harmless arithmetic: "
-        "`{{a*b}}` with random numbers came back as the product, the same numbers "
-        "without delimiters did not, and a second product with fresh numbers came back "
-        "too. Severity: critical when a third probe shows a Python engine without a "
-        'sandbox (Jinja2 evaluating `"x".__class__.__name__`), because Jinja2\'s object '
-        "model reaches `os` and runs commands; high when expressions are evaluated but "
-        "that access was not shown (a sandbox or another engine). Probes: one per "
-        "parameter or reflected path segment (at most 20), then 3 per hit (at most 3 "
-        "hits); form and JSON bodies only with --active."
-    ),
-    remediation=(
-        "Never build a template from user input. Pass values as context instead: "
-        "`render_template_string('Hello {{ name }}', name=request.args['name'])` or, "
-        "better, `render_template('hello.html', name=name)` with the template in a file. "
-        "If users must supply templates, render them with "
-        "`jinja2.sandbox.ImmutableSandboxedEnvironment` and a strict allow list, never "
-        "with `app.jinja_env`."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/1336.html",
-        "https://jinja.palletsprojects.com/en/stable/sandbox/",
-    ),
 )
 async def template_injection(ctx: CheckContext) -> None:
     """Arithmetic in each candidate, then a three-step confirmation of each hit."""
-    firsts = await gather_bounded(ctx, candidates(ctx), first_stage)
-    hits = [f for f in firsts if f is not None][:MAX_CONFIRM]
+    chosen = candidates(ctx)
+    extra = await extra_points(ctx, chosen)
+    chosen = chosen[: MAX_FIRST - len(extra)] + extra
+    firsts = await gather_bounded(ctx, chosen, first_stage)
+    for error in (f for f in firsts if isinstance(f, Hit)):
+        ctx.report(error)
+    hits = [f for f in firsts if isinstance(f, tuple)][:MAX_CONFIRM]
     await fan_out(ctx, hits, _confirm_first)

@@ -6,6 +6,10 @@ proof, so a page that echoes the payload never matches. Every hit is re-checked
 with a control probe of the same shape naming a file that cannot exist: if the
 proof shows up there too, the page always says it and nothing is reported.
 Only GET requests; nothing is written.
+
+File-name parameters are taken from the shared injection points
+(``checks/common/injection.py``): query and path parameters and the target's own cookies,
+at most ``MAX_SLOTS`` (3) of them, 2 batches of at most 2 values each plus a control.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from apigrade import rx
-from apigrade.checks.common.slots import Slot, get_endpoints, is_numeric, slots, token
+from apigrade.checks.common.injection import InjectionPoint, from_slot, points
+from apigrade.checks.common.slots import Slot, is_numeric, token
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
-from apigrade.engine.http import Exchange, Probe
+from apigrade.engine.http import Exchange
 from apigrade.model import Confidence, Severity
 from apigrade.redact import mask
 
@@ -249,12 +254,16 @@ def file_score(slot: Slot, param_type: str | None) -> int:
     return score
 
 
-def file_slots(ctx: CheckContext) -> list[Slot]:
-    """The few discovered parameters most likely to name a file."""
+def file_slots(ctx: CheckContext) -> list[InjectionPoint]:
+    """The few injection points most likely to name a file: query and path parameters, and
+    the target's cookies (``template=``, ``lang=``)."""
     scored = []
-    for slot in slots(get_endpoints(ctx), ("query", "path")):
-        param = next(p for p in slot.endpoint.params if p.name == slot.name)
-        score = file_score(slot, param.type)
+    static = tuple(p.rstrip("/") + "/" for p in static_prefixes(ctx))
+    for slot in points(ctx, ("query", "path", "cookie")):
+        if slot.location == "path" and urlsplit(slot.endpoint.url).path.startswith(static):
+            continue  # a static route's file name: traversal.static-route tests it
+        param = next((p for p in slot.endpoint.params if p.name == slot.name), None)
+        score = file_score(slot, param.type if param else None)
         if score > 0:
             scored.append((score, slot))
     scored.sort(key=lambda item: -item[0])
@@ -268,35 +277,12 @@ _COMMON: dict[str, Any] = dict(
     cwe=22,
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
-    references=(
-        "https://cwe.mitre.org/data/definitions/22.html",
-        "https://flask.palletsprojects.com/en/stable/api/#flask.send_from_directory",
-    ),
 )
 
 
 @active(
     id="traversal.static-route",
     title="Path traversal through the static file route",
-    description=(
-        "The route that serves static files joins the requested name to its directory "
-        "without checking where the result points, so `/static/../../../etc/passwd` "
-        "(plain, percent-encoded or double-encoded dots and slashes) reads any file the "
-        "server process can read: the application source, its configuration and secrets, "
-        "system files. It was proven by content (a line of /etc/passwd, win.ini or the "
-        "app's own Python source) that a same-shape request for a missing file does not "
-        "return, and that the normalised path does not serve directly. Probes: up to 11 "
-        "GET requests (9 under /static, 2 under one other asset directory seen while "
-        "crawling), plus 2 checks per hit."
-    ),
-    remediation=(
-        "Do not serve files with `open(os.path.join(STATIC_DIR, filename))`: "
-        "`os.path.join` keeps `..` and absolute parts. Use Flask's built-in static route, "
-        "or `return send_from_directory(STATIC_DIR, filename)` which rejects names that "
-        "leave the directory (`werkzeug.security.safe_join`). In production let nginx "
-        "serve `location /static/ { alias /srv/app/static/; }` and run the app as a user "
-        "that cannot read secrets it does not need."
-    ),
     **_COMMON,
 )
 async def static_route(ctx: CheckContext) -> None:
@@ -316,25 +302,6 @@ async def static_route(ctx: CheckContext) -> None:
 @active(
     id="traversal.parameter",
     title="Path traversal through a file-name parameter",
-    description=(
-        "A parameter that names a file (`?file=`, `?path=`, `?template=`, a `{filename}` "
-        "path segment ...) is joined to a directory without checking where the result "
-        "points, so `../../../etc/passwd`, an absolute `/etc/passwd` or `....//` "
-        "sequences read any file the server process can read: source code, "
-        "configuration, keys. It was proven by content (a line of /etc/passwd or the "
-        "app's own Python source) that a same-shape value naming a missing file does "
-        "not return; an endpoint that merely echoes the value never matches. Probes: "
-        "up to 4 GET requests for each of the 3 most file-like parameters, plus one "
-        "control per hit."
-    ),
-    remediation=(
-        "Never pass user input to `open()` or `send_file()` through `os.path.join`: an "
-        "absolute value replaces the base and `..` climbs out of it. Use "
-        "`send_from_directory(BASE_DIR, request.args['file'])` (it applies "
-        "`werkzeug.security.safe_join` and answers 404), or map an allow list of ids "
-        "to files (`FILES = {'report': 'report.pdf'}`). If you must build paths, check "
-        "`os.path.commonpath([BASE, os.path.realpath(p)]) == BASE` before opening."
-    ),
     **_COMMON,
 )
 async def file_parameter(ctx: CheckContext) -> None:
@@ -343,10 +310,10 @@ async def file_parameter(ctx: CheckContext) -> None:
         encoded = slot.location == "path"
 
         async def fetch(value: str, _slot: Slot = slot, _enc: bool = encoded) -> Exchange | None:
-            url = _slot.url(value, encoded=_enc)
-            if url is None:
+            probe = _slot.probe(value, encoded=_enc)
+            if probe is None:
                 return None
-            return await ctx.send(Probe(url=url, follow_redirects=False))
+            return await ctx.send(probe)
 
         found = await first_proof(param_batches(slot.location), fetch)
         if found is not None:
@@ -354,7 +321,7 @@ async def file_parameter(ctx: CheckContext) -> None:
             ctx.report(
                 Hit(
                     url=ex.url,
-                    parameter=slot.name,
+                    parameter=from_slot(slot).parameter,
                     evidence=f"{slot.name}={attempt.target} -> HTTP {ex.status}; {evidence}",
                 )
             )

@@ -2,7 +2,8 @@
 
 The spec check sends no request of its own: discovery already fetched and parsed the
 document (``ctx.kb.specs``) and the engine's cache hands it back. The docs-UI
-check sends at most ``len(DOCS_UI_PATHS)`` (10) GETs plus one soft-404 baseline per
+check sends at most ``len(DOCS_UI_PATHS)`` (10) GETs, plus FastAPI's ``docs`` and ``redoc``
+beside a spec discovery found in a sub-folder (2 more), plus one soft-404 baseline per
 directory, and judges pages by the markup the UIs ship, never by status alone.
 """
 
@@ -28,17 +29,6 @@ _SWAGGER_UI = rx.compile(
 _REDOC = rx.compile(r"<redoc\b|redoc\.standalone\.js|Redoc\.init\s*\(")
 _SPEC_REF = rx.compile(r"""(?:\burl\s*:\s*|spec-url\s*=\s*)["']([^"'\s]{1,200})["']""")
 _INTERNAL = ADMIN_SEGMENTS | {"debug", "_debug", "private", "test", "dev"}
-_REF = ("https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/",)
-_HIDE = (
-    "If the API is public and the document is meant to be read, nothing needs to change. "
-    "Otherwise serve it only to authenticated developers or not at all in production. "
-    "FastAPI: `FastAPI(openapi_url=None, docs_url=None, redoc_url=None)` (or "
-    "`openapi_url='/openapi.json' if settings.expose_docs else None`); flask-smorest / "
-    "flasgger: register the docs blueprint only in development, e.g. "
-    "`if app.config['ENV'] == 'development': Swagger(app)`; Spring: "
-    "`springdoc.api-docs.enabled=false`. Never list internal or admin operations in a "
-    "document published to clients."
-)
 
 
 def internal_paths(paths: list[str]) -> list[str]:
@@ -48,20 +38,13 @@ def internal_paths(paths: list[str]) -> list[str]:
 
 @active(
     id="inventory.openapi-spec",
+    reads=("specs",),
     title="OpenAPI/Swagger document is publicly readable",
     category="inventory",
     severity=Severity.INFO,
     confidence=Confidence.CERTAIN,
     cwe=200,
     owasp="API9:2023",
-    description=(
-        "The API's OpenAPI/Swagger document is served to anyone. It lists every documented "
-        "operation, parameter and schema: a map of the attack surface. That is intended for "
-        "public APIs; it is a problem when the document describes internal or admin "
-        "operations, or when the API was not meant to be public."
-    ),
-    remediation=_HIDE,
-    references=_REF,
 )
 async def openapi_spec(ctx: CheckContext) -> None:
     """Report each spec discovery found on the target (0 new requests: cached)."""
@@ -106,21 +89,24 @@ def docs_ui_kind(text: str) -> str | None:
     return None
 
 
+def beside_spec(specs: list[str]) -> tuple[str, ...]:
+    """FastAPI's docs pages next to a spec in a sub-folder (``/api/v1/openapi.json`` ->
+    ``/api/v1/docs``, ``/api/v1/redoc``): apps that prefix every route prefix these too."""
+    folder = path_of(specs[0]).rsplit("/", 1)[0] if specs else ""
+    if not folder:
+        return ()
+    return tuple(p for p in (f"{folder}/docs", f"{folder}/redoc") if p not in DOCS_UI_PATHS)
+
+
 @active(
     id="inventory.api-docs-ui",
+    reads=("specs",),
     title="Interactive API documentation (Swagger UI / ReDoc) is exposed",
     category="inventory",
     severity=Severity.INFO,
     confidence=Confidence.CERTAIN,
     cwe=200,
     owasp="API9:2023",
-    description=(
-        "A Swagger UI or ReDoc page is served: anyone can browse the API's operations and, "
-        "with Swagger UI, send requests from the browser. Fine for a public API; for an "
-        "internal one it publishes the attack surface."
-    ),
-    remediation=_HIDE,
-    references=_REF,
 )
 async def api_docs_ui(ctx: CheckContext) -> None:
     """GET each usual docs path; keep pages with Swagger UI / ReDoc markup (≤10 GETs)."""
@@ -135,7 +121,8 @@ async def api_docs_ui(ctx: CheckContext) -> None:
         return ex, kind
 
     seen: set[str] = set()
-    for found in await asyncio.gather(*(one(p) for p in DOCS_UI_PATHS)):
+    paths = DOCS_UI_PATHS + beside_spec(list(ctx.kb.specs))
+    for found in await asyncio.gather(*(one(p) for p in paths)):
         if found is None or found[0].url in seen:
             continue  # redirects can land several paths on one page
         ex, kind = found

@@ -31,14 +31,6 @@ MAX_GROUPS = 2
 MAX_OLDER = 2
 MAX_SAMPLES = 2
 _VERSION = rx.compile(r"^v(\d{1,2})$", rx.I)
-_REF = ("https://owasp.org/API-Security/editions/2023/en/0xa9-improper-inventory-management/",)
-_RETIRE = (
-    "Keep an inventory of every deployed API version and retire old ones: remove their "
-    "routes (Flask: stop registering the `api_v1` blueprint; FastAPI: drop "
-    "`app.include_router(v1_router)`), or answer `410 Gone` for the whole prefix, e.g. "
-    "`@v1.before_request\\ndef gone(): abort(410)`. Until then, apply the current "
-    "version's authentication, authorisation and rate limits to every older version."
-)
 
 finding_kind(
     id="inventory.old-api-version-unprotected",
@@ -49,13 +41,6 @@ finding_kind(
     confidence=Confidence.FIRM,
     cwe=306,
     owasp="API9:2023",
-    description=(
-        "The current API version refuses the request (401/403) but the same path under an "
-        "older version prefix answers with data: the older version is still deployed "
-        "without the protection added later, so the new check is bypassed."
-    ),
-    remediation=_RETIRE,
-    references=_REF,
 )
 
 
@@ -119,13 +104,6 @@ def _groups(ctx: CheckContext) -> dict[tuple[str, int], list[tuple[Versioned, En
     confidence=Confidence.FIRM,
     cwe=1059,
     owasp="API9:2023",
-    description=(
-        "Paths under an older version prefix still answer with data beside the current "
-        "version. Old versions are usually forgotten: they miss later security fixes, "
-        "rate limits and authorisation changes, and are rarely monitored."
-    ),
-    remediation=_RETIRE,
-    references=_REF,
 )
 async def old_api_version(ctx: CheckContext) -> None:
     for (_prefix, newest), samples in _groups(ctx).items():

@@ -34,16 +34,6 @@ finding_kind(
     confidence=Confidence.FIRM,
     cwe=200,
     owasp="LLM02:2025",
-    description=(
-        "Answers of an AI endpoint name the underlying model (gpt-4o, claude-..., "
-        "llama-3 ...). It tells attackers which jailbreaks and prompt-injection tricks to "
-        "try and which provider holds the data; harmless on its own."
-    ),
-    remediation=(
-        "Return only the answer text to clients; keep provider responses (`model`, "
-        "`usage`, `system_fingerprint`) in server logs."
-    ),
-    references=("https://genai.owasp.org/llmrisk/llm022025-sensitive-information-disclosure/",),
 )
 
 
@@ -55,23 +45,6 @@ finding_kind(
     confidence=Confidence.FIRM,
     cwe=200,
     owasp="LLM07:2025",
-    description=(
-        "An answer of an AI endpoint carries its system prompt: the hidden instructions "
-        '(a `system` message, a `system_prompt` field, or text such as "You are a '
-        'helpful assistant for ..."). System prompts often hold business rules, internal '
-        "names, discount codes or even keys, and knowing them makes prompt injection "
-        "and guard-rail bypasses much easier. Passive: reads answers the scan already got."
-    ),
-    remediation=(
-        "Never return the prompt or the full message list to clients: send back only the "
-        "assistant's reply. Keep secrets and authorisation decisions out of prompts "
-        "entirely (enforce them in code), and treat the system prompt as public when "
-        "designing it, since models can be talked into repeating it."
-    ),
-    references=(
-        "https://genai.owasp.org/llmrisk/llm072025-system-prompt-leakage/",
-        "https://cwe.mitre.org/data/definitions/200.html",
-    ),
 )
 def system_prompt_leak(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     ctype = exchange.response.content_type
@@ -98,27 +71,6 @@ def system_prompt_leak(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     confidence=Confidence.FIRM,
     cwe=1427,
     owasp="LLM01:2025",
-    description=(
-        "The endpoint was given a task on user-supplied text (summarise a review, "
-        "translate a ticket) and obeyed an instruction hidden inside that text instead: "
-        "it answered with a random code word transformed as the hidden instruction asked. "
-        "Anyone who can put text in front of the model (a review, an e-mail, a web page "
-        "it reads) can then steer its answers, leak its context or trigger the tools it "
-        "may call. Bound: without --active one harmless question per GET AI endpoint (at "
-        "most 3); with --active at most 5 canary requests, 200 ms apart."
-    ),
-    remediation=(
-        "Treat model output as untrusted and limit what it can do: keep user data in a "
-        "separate, clearly delimited message (never concatenated into the system prompt), "
-        "tell the model that data is never instructions, validate output against the "
-        "expected format, and give tools least privilege with human approval for "
-        "actions. Add an injection classifier (e.g. Llama Guard, Azure Prompt Shields) in "
-        "front of the model."
-    ),
-    references=(
-        "https://genai.owasp.org/llmrisk/llm01-prompt-injection/",
-        "https://cwe.mitre.org/data/definitions/1427.html",
-    ),
 )
 async def prompt_injection(ctx: CheckContext) -> None:
     gets = chats(ctx, ("GET",))

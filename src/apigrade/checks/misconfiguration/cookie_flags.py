@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from apigrade.checks.common.cookies import (
-    FLASK_COOKIE_CONFIG,
     is_session_cookie,
     lifetime_seconds,
     remediation_for,
@@ -32,14 +31,6 @@ finding_kind(
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
     cwe=1275,
-    description=(
-        "A session-like cookie is set without `SameSite` (or with `SameSite=None` but no "
-        "`Secure`), so browsers may attach it to requests started by other sites, which "
-        "enables cross-site request forgery. Browsers that default to Lax soften this, "
-        "older ones and `SameSite=None` do not."
-    ),
-    remediation="Set `SameSite=Lax` (or `Strict`) on the cookie. " + FLASK_COOKIE_CONFIG,
-    references=("https://cwe.mitre.org/data/definitions/1275.html",),
     **_COMMON,
 )
 finding_kind(
@@ -49,17 +40,6 @@ finding_kind(
     severity=Severity.LOW,
     confidence=Confidence.CERTAIN,
     cwe=613,
-    description=(
-        "A session-like cookie carries a Max-Age/Expires more than 30 days ahead: a stolen or "
-        "forgotten session stays usable for that long. Flask's default "
-        "PERMANENT_SESSION_LIFETIME is 31 days."
-    ),
-    remediation=(
-        "Shorten the lifetime, e.g. Flask `PERMANENT_SESSION_LIFETIME=timedelta(minutes=30)` "
-        "(and `REMEMBER_COOKIE_DURATION=timedelta(days=14)` for Flask-Login), and expire "
-        "sessions on the server side too. " + FLASK_COOKIE_CONFIG
-    ),
-    references=("https://cwe.mitre.org/data/definitions/613.html",),
     **_COMMON,
 )
 
@@ -84,12 +64,6 @@ def _evidence(cookie: SetCookie, problem: str) -> str:
     severity=Severity.MEDIUM,
     confidence=Confidence.CERTAIN,
     cwe=1004,
-    description=(
-        "A session-like cookie is set without `HttpOnly`, so any script running in the page "
-        "(an injected one included) can read it and send the session to an attacker."
-    ),
-    remediation="Set `HttpOnly` on the cookie. " + FLASK_COOKIE_CONFIG,
-    references=("https://cwe.mitre.org/data/definitions/1004.html",),
     **_COMMON,
 )
 def cookie_flags(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:

@@ -40,21 +40,6 @@ _SENSITIVE = rx.compile(
 #: Config keys that sign things: handed to the session / JWT checks.
 SIGNING_KEYS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "JWT_SECRET_KEY")
 
-_REMEDIATION = (
-    "Never enable Flask-DebugToolbar outside development. It follows `app.debug` by "
-    "default, so run production with DEBUG off and pin it explicitly:\n\n"
-    "    class ProductionConfig:\n"
-    "        DEBUG = False\n"
-    "        DEBUG_TB_ENABLED = False\n\n"
-    "    app.config.from_object(ProductionConfig)\n"
-    "    if app.debug:\n"
-    "        DebugToolbarExtension(app)\n\n"
-    "Better, install flask-debugtoolbar only in the development requirements."
-)
-_REFERENCES = (
-    "https://flask-debugtoolbar.readthedocs.io/",
-    "https://cwe.mitre.org/data/definitions/489.html",
-)
 
 
 def is_toolbar_page(text: str) -> bool:
@@ -133,19 +118,6 @@ finding_kind(
     # it is printed by a page anyone can load.
     cwe=538,
     owasp="API8:2023",
-    description=(
-        "Flask-DebugToolbar's Config panel is part of every page and prints the app's "
-        "configuration, including SECRET_KEY. With it anyone can forge Flask session "
-        "cookies (log in as any user, change roles) and other values the app signs."
-    ),
-    remediation=(
-        "Disable the toolbar in production (see the debug-toolbar finding) and rotate the "
-        "key: it is compromised. Load a new random key from the environment, e.g. "
-        "`app.config['SECRET_KEY'] = os.environ['SECRET_KEY']` with a value from "
-        "`python -c 'import secrets; print(secrets.token_hex(32))'`, and rotate every "
-        "other secret the panel showed."
-    ),
-    references=("https://flask.palletsprojects.com/en/stable/config/#SECRET_KEY",),
 )
 
 
@@ -160,19 +132,13 @@ def _record_keys(ctx: CheckContext, keys: list[tuple[str, str]], url: str) -> No
 
 @passive(
     id="flask.debug-toolbar",
+    writes=("secret_keys",),
     title="Flask-DebugToolbar is shown to visitors",
     category="misconfiguration",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=489,
     owasp="API8:2023",
-    description=(
-        "Pages carry Flask-DebugToolbar: its panels show the app's configuration, request "
-        "and session data, SQL queries, templates, routes and log records to anyone, and "
-        "mean the app runs in debug mode."
-    ),
-    remediation=_REMEDIATION,
-    references=_REFERENCES,
 )
 def debug_toolbar(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """Report the toolbar once per target, and the signing keys its Config panel shows.
@@ -219,14 +185,6 @@ def _toolbar_seen(ctx: CheckContext) -> bool:
     confidence=Confidence.FIRM,
     cwe=489,
     owasp="API8:2023",
-    description=(
-        "The server serves Flask-DebugToolbar's own stylesheet, so the extension is "
-        "installed and enabled (DEBUG_TB_ENABLED, by default the app's debug mode), though "
-        "no page showed the toolbar to the scanner (DEBUG_TB_HOSTS or non-HTML responses "
-        "may hide it). Debug mode in production usually exposes more than the toolbar."
-    ),
-    remediation=_REMEDIATION,
-    references=_REFERENCES,
 )
 async def debug_toolbar_assets(ctx: CheckContext) -> None:
     """Confirm the extension by its CSS; look at an HTML error page for the toolbar."""

@@ -70,24 +70,6 @@ _FRAME = rx.compile(r'^\s*File "([^"\n]+)", line (\d+), in ([^\n]+)$', rx.M)
 _PY_VERSION = rx.compile(r"python(\d\.\d{1,2})\b")
 _LIB_DIRS = ("site-packages", "dist-packages", "/lib/python", "\\lib\\", "<frozen")
 
-REMEDIATION = (
-    "Never run the Werkzeug debugger where anyone but the developer can reach it. In "
-    "Flask, load a production configuration:\n\n"
-    "    class ProductionConfig:\n"
-    "        DEBUG = False\n"
-    "        TESTING = False\n\n"
-    "    app.config.from_object(ProductionConfig)\n\n"
-    "Remove `app.run(debug=True)`, `FLASK_DEBUG=1` and `flask run --debug` from production "
-    "start-up and serve the app with a production WSGI server, e.g. "
-    "`gunicorn -w 4 -b 0.0.0.0:8000 'myapp:create_app()'`. Do not wrap the app in "
-    "`werkzeug.debug.DebuggedApplication` outside development, never set "
-    "`WERKZEUG_DEBUG_PIN=off`, and upgrade Werkzeug to 3.0.3 or later (CVE-2024-34069)."
-)
-_REFERENCES = (
-    "https://werkzeug.palletsprojects.com/en/stable/debug/",
-    "https://github.com/pallets/werkzeug/security/advisories/GHSA-2g68-c3qc-8985",
-    "https://cwe.mitre.org/data/definitions/489.html",
-)
 
 
 # -- pure helpers ------------------------------------------------------------------
@@ -175,15 +157,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=489,
     owasp="API8:2023",
-    description=(
-        "The Werkzeug interactive debugger is reachable and its PIN protection is off "
-        "(the page sets EVALEX = true and EVALEX_TRUSTED = true). Anyone who can reach "
-        "the server can run arbitrary Python in the application process: remote code "
-        "execution without credentials. A trusted-hosts restriction (Werkzeug >= 3.0.3) "
-        "does not help here: it only checks the Host header, which a direct client sets."
-    ),
-    remediation=REMEDIATION,
-    references=_REFERENCES,
 )
 
 
@@ -195,16 +168,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=209,
     owasp="API8:2023",
-    description=(
-        "A request made the application fail and the Werkzeug debugger answered with its "
-        "traceback page: source file paths, code around each frame, module names, the "
-        "exception message and the Python version. That maps the code base for an "
-        "attacker and often leaks data carried in the exception."
-    ),
-    remediation=REMEDIATION + " Also return generic error bodies: "
-    "`@app.errorhandler(Exception)` returning `jsonify(error='internal error'), 500` "
-    "and log the traceback server-side.",
-    references=_REFERENCES,
 )
 def werkzeug_traceback(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """Report each path whose answer is a Werkzeug debugger traceback page."""
@@ -484,21 +447,13 @@ def _report(ctx: CheckContext, found: Findings) -> None:
 
 @active(
     id="flask.werkzeug-debugger",
+    writes=("werkzeug_debugger",),
     title="Werkzeug interactive debugger is exposed",
     category="misconfiguration",
     severity=Severity.HIGH,
     confidence=Confidence.CERTAIN,
     cwe=489,
     owasp="API8:2023",
-    description=(
-        "The Werkzeug debugger middleware (Flask debug mode) answers on this server. Its "
-        "console runs arbitrary Python once the PIN is entered; the PIN is derived from "
-        "host facts (user name, module path, machine id, MAC address) that a file-read bug "
-        "can reveal, and every crash shows source code. It is a development tool and must "
-        "never be reachable by others."
-    ),
-    remediation=REMEDIATION,
-    references=_REFERENCES,
 )
 async def werkzeug_debugger(ctx: CheckContext) -> None:
     """Find the debugger by its resources, console and traceback pages; never run code."""

@@ -143,15 +143,6 @@ def applicable(version: Version, python: Version | None = None) -> list[Advisory
     return out
 
 
-_DEV_SERVER_REMEDIATION = (
-    "Serve Flask with a production WSGI server behind a reverse proxy, never with "
-    "`flask run` or `app.run()`:\n\n"
-    "    pip install gunicorn\n"
-    "    gunicorn -w 4 -b 0.0.0.0:8000 'myapp:create_app()'\n\n"
-    "and keep `DEBUG = False` in the production config. If a proxy forwards the backend's "
-    "Server header, strip it there (nginx: `proxy_hide_header Server;`)."
-)
-
 
 @passive(
     id="flask.werkzeug-dev-server",
@@ -161,17 +152,6 @@ _DEV_SERVER_REMEDIATION = (
     confidence=Confidence.CERTAIN,
     cwe=497,
     owasp="API8:2023",
-    description=(
-        "The Server header is Werkzeug's development server banner: the app runs under "
-        "`flask run` / `app.run()`. That server is built for one developer: it is not "
-        "hardened or tuned for hostile traffic, is easy to exhaust, is usually started "
-        "together with debug mode, and its banner names exact Werkzeug and Python versions."
-    ),
-    remediation=_DEV_SERVER_REMEDIATION,
-    references=(
-        "https://flask.palletsprojects.com/en/stable/deploying/",
-        "https://cwe.mitre.org/data/definitions/497.html",
-    ),
 )
 def werkzeug_dev_server(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     """Once per target; low on a loopback/private target (local development)."""
@@ -215,6 +195,7 @@ def _describe(adv: Advisory, debugger: bool) -> str:
 
 @active(
     id="flask.werkzeug-vulnerable-version",
+    reads=("werkzeug_debugger",),
     phase=2,
     title="Werkzeug version with known vulnerabilities",
     category="misconfiguration",
@@ -222,22 +203,6 @@ def _describe(adv: Advisory, debugger: bool) -> str:
     confidence=Confidence.FIRM,
     cwe=497,
     owasp="API8:2023",
-    description=(
-        "The Werkzeug version this server discloses is affected by published "
-        "vulnerabilities. The version comes from the Server banner (or the debugger's own "
-        "script), so distribution packages with back-ported fixes can be reported wrongly; "
-        "debugger CVEs matter only when the debugger is on, and are rated high only when "
-        "this scan found it."
-    ),
-    remediation=(
-        "Upgrade Werkzeug (and Flask) to a supported release: `pip install -U 'werkzeug>=3.1.6' "
-        "flask` and pin it in requirements. Then stop serving the app with the Werkzeug "
-        "development server; use gunicorn or uWSGI behind a reverse proxy."
-    ),
-    references=(
-        "https://github.com/pallets/werkzeug/security/advisories",
-        "https://werkzeug.palletsprojects.com/en/stable/changes/",
-    ),
 )
 async def werkzeug_vulnerable_version(ctx: CheckContext) -> None:
     """Match the disclosed version against the advisory table; no requests of its own."""

@@ -215,25 +215,6 @@ def _path_url(url: str) -> str:
     confidence=Confidence.FIRM,
     cwe=213,
     owasp="API3:2023",
-    description=(
-        "A JSON response carries fields the client should never receive: password hashes, "
-        "secrets and API keys, one-time tokens, other people's personal data (e-mail "
-        "addresses, SSNs, card numbers) or internal flags. The API serialises whole "
-        "database objects and relies on the client to hide fields; anyone calling the API "
-        "directly sees them all."
-    ),
-    remediation=(
-        "Serialise an explicit allow list of fields per endpoint and per role, never the "
-        "whole model. Flask: return `{'id': u.id, 'name': u.name}` or a marshmallow schema "
-        "with `only=(...)` / `load_only=('password',)`; FastAPI: a `response_model` without "
-        "the sensitive fields (`class UserOut(BaseModel): id: int; name: str`); Django REST "
-        "framework: `fields = [...]` instead of `'__all__'`. Never store or return "
-        "plaintext passwords; keep hashes, keys and internal notes out of API models."
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/",
-        "https://cwe.mitre.org/data/definitions/213.html",
-    ),
 )
 def excessive_data(exchange: Exchange, ctx: CheckContext) -> Iterator[Hit]:
     if exchange.status >= 400:

@@ -77,24 +77,6 @@ finding_kind(
     confidence=Confidence.TENTATIVE,
     cwe=770,
     owasp="API4:2023",
-    description=(
-        "An endpoint that costs the server something per call (search, export, a page "
-        "size the caller chooses) answered 20 calls in about a second with no sign of a "
-        "limit: no 429, no RateLimit or Retry-After headers. Scripts can call it as fast "
-        "as the network allows, to scrape data or to exhaust CPU, database and money. "
-        "Tentative: a limit above 20 calls a second would not show."
-    ),
-    remediation=(
-        "Limit calls per client and per endpoint, and say so in headers. Flask: "
-        "`Limiter(get_remote_address, app=app, default_limits=['100 per minute'], "
-        "headers_enabled=True)` (flask-limiter) and `@limiter.limit('10 per minute')` on "
-        "costly routes; FastAPI: slowapi; or the proxy (`limit_req_zone` in nginx). Cap "
-        "page sizes on the server (`limit = min(int(request.args.get('limit', 20)), 100)`)."
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/",
-        "https://cwe.mitre.org/data/definitions/770.html",
-    ),
 )
 
 
@@ -240,25 +222,6 @@ async def burst(ctx: CheckContext, t: Pick) -> Hit | None:
     confidence=Confidence.FIRM,
     cwe=307,
     owasp="API4:2023",
-    description=(
-        "A login (or code verification) endpoint took 20 wrong attempts in about a second "
-        "without a 429, a RateLimit or Retry-After header, or any change in its answer "
-        "(lockout, CAPTCHA). Attackers can guess passwords, stuff leaked credentials or "
-        "brute-force short codes at network speed. Bound: 20 spaced requests per endpoint, "
-        "one login (POST, --active only) and one costly GET endpoint; runs last."
-    ),
-    remediation=(
-        "Throttle failed attempts per account and per client address, with growing "
-        "delays or a temporary lockout, and return 429 with `Retry-After`. Flask: "
-        "`@limiter.limit('5 per minute')` on the login view (flask-limiter); FastAPI: "
-        "slowapi's `@limiter.limit('5/minute')`; nginx: `limit_req zone=login burst=5`. "
-        "Add MFA and alert on bursts of failures."
-    ),
-    references=(
-        "https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/",
-        "https://cwe.mitre.org/data/definitions/307.html",
-        "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks",
-    ),
 )
 async def rate_limits(ctx: CheckContext) -> None:
     """At most two bursts, one after the other."""

@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 
 from apigrade import rx
+from apigrade.checks.common.injection import points
 from apigrade.checks.common.local import MARKER, runs_here
-from apigrade.checks.common.slots import Slot, get_endpoints, slots, token
+from apigrade.checks.common.slots import Slot, token
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange
@@ -80,9 +81,11 @@ def takes_url(slot: Slot) -> bool:
 
 
 def candidates(ctx: CheckContext) -> list[Slot]:
-    methods = ("GET", "POST") if ctx.active else ("GET",)
-    locations = ("query", "form", "body") if ctx.active else ("query",)
-    return [s for s in slots(get_endpoints(ctx, methods), locations) if takes_url(s)][:MAX_SLOTS]
+    """URL-taking points of the shared model (``checks/common/injection.py``): query
+    parameters, and with --active POST form fields and JSON body fields."""
+    kinds = ("query", "form", "body") if ctx.active else ("query",)
+    found: list[Slot] = [s for s in points(ctx, kinds) if takes_url(s)]
+    return found[:MAX_SLOTS]
 
 
 async def _send(ctx: CheckContext, slot: Slot, value: str) -> Exchange | None:
@@ -151,29 +154,6 @@ async def differential(ctx: CheckContext, slot: Slot) -> Hit | None:
     confidence=Confidence.CERTAIN,
     cwe=918,
     owasp="API7:2023",
-    description=(
-        "The server fetches a URL the caller chooses. An attacker points it at internal "
-        "services the internet cannot reach: cloud metadata "
-        "(`http://169.254.169.254/` for instance credentials), admin panels, databases on "
-        "localhost, other hosts of the private network. Proof on a target on this "
-        "machine: the scanner's own receiver on 127.0.0.1 received the request "
-        "(certain). Elsewhere: the errors for an unresolvable name and for a closed local "
-        "port showed the server tried to reach both (tentative). Bound: at most 8 "
-        "parameters, at most 2 requests each; bodies only with --active."
-    ),
-    remediation=(
-        "Do not fetch arbitrary URLs. Accept an id and map it to a known URL, or check "
-        "the URL against an allow list of hosts (`urlsplit(url).hostname in ALLOWED`). "
-        "If any public URL must be allowed: resolve the name once, refuse private, "
-        "loopback, link-local and metadata addresses (`ipaddress.ip_address(ip).is_global`), "
-        "connect to that resolved address, disable redirects "
-        "(`requests.get(url, allow_redirects=False, timeout=5)`) and block egress to "
-        "169.254.169.254 at the network level (IMDSv2 on AWS)."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/918.html",
-        "https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html",
-    ),
 )
 async def ssrf(ctx: CheckContext) -> None:
     chosen = candidates(ctx)

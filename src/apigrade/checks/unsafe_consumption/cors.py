@@ -42,19 +42,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=942,
     owasp="API10:2023",
-    description=(
-        "The API answers `Origin: null` with `Access-Control-Allow-Origin: null` and "
-        "`Access-Control-Allow-Credentials: true`. Any site can send requests from a "
-        "sandboxed iframe (whose origin is `null`) and read the answers with the victim's "
-        "cookies."
-    ),
-    remediation=(
-        "Never allow the `null` origin. Compare the Origin against an exact allow list: "
-        "with Flask-CORS `CORS(app, origins=['https://app.example.com'], "
-        "supports_credentials=True)`; with FastAPI "
-        "`CORSMiddleware(allow_origins=['https://app.example.com'], allow_credentials=True)`."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/942.html",),
 )
 finding_kind(
     id="cors.permissive-origin",
@@ -65,17 +52,6 @@ finding_kind(
     confidence=Confidence.CERTAIN,
     cwe=942,
     owasp="API10:2023",
-    description=(
-        "The API lets any site read its responses (`Access-Control-Allow-Origin: *` or "
-        "the caller's origin echoed), without credentials. Browsers send no cookies then, "
-        "so this suits public data; it is a problem only for data protected by network "
-        "position (an intranet API) or by IP allow lists."
-    ),
-    remediation=(
-        "Keep `*` for public, anonymous data only. For anything else list the allowed "
-        "origins explicitly (Flask-CORS `origins=[...]`, FastAPI `allow_origins=[...]`)."
-    ),
-    references=("https://cwe.mitre.org/data/definitions/942.html",),
 )
 
 
@@ -124,24 +100,6 @@ def _evidence(ex: Exchange, origin: str) -> str:
     confidence=Confidence.CERTAIN,
     cwe=942,
     owasp="API10:2023",
-    description=(
-        "The API copies the request's `Origin` into `Access-Control-Allow-Origin` and "
-        "sends `Access-Control-Allow-Credentials: true`. Any web page a logged-in user "
-        "visits can call the API with the user's cookies and read the answers: their "
-        "data, CSRF tokens, API keys. Bound: at most 5 URLs, 2 requests each, plus one "
-        "look-alike-domain probe."
-    ),
-    remediation=(
-        "Compare the Origin against an exact allow list instead of echoing it. Flask-CORS: "
-        "`CORS(app, origins=['https://app.example.com'], supports_credentials=True)`; "
-        "FastAPI: `app.add_middleware(CORSMiddleware, "
-        "allow_origins=['https://app.example.com'], allow_credentials=True)`. Never match "
-        "with `startswith`/`endswith` or an unanchored regex, and never allow `null`."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/942.html",
-        "https://portswigger.net/web-security/cors",
-    ),
 )
 async def cors(ctx: CheckContext) -> None:
     targets = urls(ctx)

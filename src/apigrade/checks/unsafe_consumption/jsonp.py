@@ -75,25 +75,6 @@ async def test_url(ctx: CheckContext, url: str) -> Hit | None:
     confidence=Confidence.CERTAIN,
     cwe=942,
     owasp="API10:2023",
-    description=(
-        "The endpoint wraps its JSON in a function named by the `callback` parameter and "
-        "serves it as JavaScript. Any web site can include it with `<script src>`: the "
-        "browser sends the visitor's cookies and the site reads the data, whatever the "
-        "CORS policy says. A caller-chosen function name in a script response is also a "
-        "foothold for content-sniffing attacks. Bound: at most 5 endpoints, 2 requests "
-        "each."
-    ),
-    remediation=(
-        "Remove JSONP support and use CORS with an explicit origin allow list for "
-        "cross-origin clients. If it must stay for legacy clients, serve only public "
-        "data through it, never with cookies (`SameSite=Strict` session cookies), "
-        "restrict the callback name to `^[A-Za-z_$][\\w$.]{0,40}$`, and send "
-        "`X-Content-Type-Options: nosniff`."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/942.html",
-        "https://owasp.org/www-community/attacks/Cross_Site_Script_Inclusion",
-    ),
 )
 async def jsonp(ctx: CheckContext) -> None:
     await fan_out(ctx, json_urls(ctx), test_url)

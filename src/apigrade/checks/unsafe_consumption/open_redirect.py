@@ -6,6 +6,11 @@ Each candidate query parameter gets, in turn until one works, ``https://apigrade
 resolves to that host is proof. Redirects are never followed (the probe asks for none,
 and the engine never leaves the target), and the name is reserved: nothing is reached.
 
+Candidates are the query parameters of the shared injection points
+(``checks/common/injection.py``) named like redirects, then those whose reflection marker came
+back in the ``Location`` header, whatever their name (the reflection probe is shared with the
+other injection checks).
+
 Bound: at most 10 parameters, at most 3 requests each (30).
 """
 
@@ -15,7 +20,8 @@ from urllib.parse import urljoin, urlsplit
 
 from apigrade import rx
 from apigrade.checks.common.fanout import fan_out
-from apigrade.checks.common.slots import Slot, get_endpoints, slots
+from apigrade.checks.common.injection import points, reflect
+from apigrade.checks.common.slots import Slot
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.model import Confidence, Severity
@@ -41,8 +47,22 @@ def _norm(name: str) -> str:
 
 def candidates(ctx: CheckContext) -> list[Slot]:
     names = {_norm(n) for n in NAMES}
-    found = [s for s in slots(get_endpoints(ctx), ("query",)) if _norm(s.name) in names]
+    found: list[Slot] = [s for s in points(ctx, ("query",)) if _norm(s.name) in names]
     return found[:MAX_SLOTS]
+
+
+async def by_evidence(ctx: CheckContext, named: list[Slot]) -> list[Slot]:
+    """``named`` plus the other query parameters whose marker came back in ``Location``."""
+    others = [p for p in points(ctx, ("query",)) if p not in named]
+    if len(named) >= MAX_SLOTS or not others:
+        return named
+    seen = await reflect(ctx, others)
+    located: list[Slot] = []
+    for p in others:
+        r = seen[p.key]
+        if r.exchange is not None and r.marker in (r.exchange.response.header("location") or ""):
+            located.append(p)
+    return (named + located)[:MAX_SLOTS]
 
 
 def off_site(request_url: str, location: str) -> bool:
@@ -77,29 +97,6 @@ async def test_slot(ctx: CheckContext, slot: Slot) -> Hit | None:
     confidence=Confidence.CERTAIN,
     cwe=601,
     owasp="API10:2023",
-    description=(
-        "A parameter decides where the server redirects, and it accepts other sites. "
-        "Phishing links then start on your trusted domain "
-        "(`https://your.site/login?next=https://evil.example/`), OAuth flows leak codes "
-        "and tokens to the attacker, and SSRF filters that follow redirects are bypassed. "
-        "Bound: at most 10 parameters, at most 3 requests each; redirects are never "
-        "followed."
-    ),
-    remediation=(
-        "Redirect only to relative paths or known hosts. In Flask:\n\n"
-        "    from urllib.parse import urlsplit\n"
-        "    target = request.args.get('next', '/')\n"
-        "    parts = urlsplit(target.replace('\\\\', '/'))\n"
-        "    if parts.scheme or parts.netloc or not target.startswith('/'):\n"
-        "        target = '/'\n"
-        "    return redirect(target)\n\n"
-        "or compare the host against an allow list. Prefer redirect ids (`?next=orders`) "
-        "mapped to URLs on the server."
-    ),
-    references=(
-        "https://cwe.mitre.org/data/definitions/601.html",
-        "https://cheatsheetseries.owasp.org/cheatsheets/Unvalidated_Redirects_and_Forwards_Cheat_Sheet.html",
-    ),
 )
 async def open_redirect(ctx: CheckContext) -> None:
-    await fan_out(ctx, candidates(ctx), test_slot)
+    await fan_out(ctx, await by_evidence(ctx, candidates(ctx)), test_slot)

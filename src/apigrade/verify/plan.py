@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -11,9 +12,10 @@ import apigrade.checks
 from apigrade.checks.context import CheckContext
 from apigrade.checks.registry import Check, CheckMeta
 from apigrade.checks.signature import Signature, load_dir, run_signature
-from apigrade.engine.target import Target
+from apigrade.engine.checkset import CheckSet
 from apigrade.model import Category, Confidence, Finding, ScanReport, Severity, normalise_url
-from apigrade.store.checkmap import companions, emitters
+from apigrade.target import Target
+from apigrade.verify.checkmap import companions, emitters
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SIGNATURES = Path(apigrade.checks.__file__).parent / "signatures"
@@ -34,7 +36,7 @@ _REVISIT_META = CheckMeta(
 class VerifyPlan:
     """The re-check of one baseline report."""
 
-    checks: list[str]  # runnable check ids for ScanOptions.only
+    checks: list[str]  # ids of the registered checks to run
     unmapped: list[Finding]  # no check of this version emits them: carried as still open
     passive_only: set[str]  # ids of findings only passive checks report
     revisit: list[tuple[str, str]]  # (method, url) requested again for those
@@ -44,6 +46,11 @@ class VerifyPlan:
     def extra_checks(self) -> list[Check]:
         """Checks added to the scan besides the registered ones (the revisit)."""
         return [_revisit_check(self.revisit)] if self.revisit else []
+
+    def check_set(self, skip: Iterable[str] = ()) -> CheckSet:
+        """The scan's checks: the planned ones, signatures narrowed, the revisit added."""
+        base = CheckSet.registered(only=self.checks, skip=skip)
+        return base.replacing(self.narrowed).adding(self.extra_checks())
 
 
 def plan(baseline: ScanReport, active: bool = False) -> VerifyPlan:

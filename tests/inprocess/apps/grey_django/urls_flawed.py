@@ -1,0 +1,25 @@
+"""The flawed URLconf: the internal routes are unlinked (and unprotected)."""
+
+from django.urls import include, path, re_path
+
+from grey_django import views
+
+internal = [
+    path("users/<int:pk>/", views.user),
+    path("exports/<uuid:export_id>/", views.export),
+]
+
+urlpatterns = [
+    path("", views.index),
+    path(
+        "api/",
+        include(
+            [
+                path("items/", views.items),
+                path("items/<int:pk>/", views.item),
+                re_path(r"^categories/(?P<slug>[-\w]+)/$", views.category),
+            ]
+        ),
+    ),
+    path("internal/", include(internal)),
+]
