@@ -49,12 +49,13 @@ SAMPLES: dict[str, Any] = {
     "cpu_deadline": 7.25,
     "scope": ["http://127.0.0.1:80"],
     "signatures": ["/srv/signatures"],
+    "auth": "/srv/auth/identities.toml",
 }
 DEFAULTS: dict[str, Any] = {
     "headers": [], "cookie": None, "insecure": False, "spec": None, "active": False,
     "wordlist": None, "max_requests": 800, "concurrency": 10, "rate": None, "timeout": 10.0,
     "only": None, "skip": [], "identities": {}, "cpu_deadline": 2.0, "scope": [],
-    "signatures": [],
+    "signatures": [], "auth": None,
 }  # fmt: skip
 FIELDS = sorted(ScanOptions.model_fields)
 
@@ -149,7 +150,7 @@ def test_the_stored_row_keeps_its_shape() -> None:
         "spec": "https://specs.example.test/openapi.json", "active": True,
         "wordlist": "/srv/words.txt", "max_requests": 123, "concurrency": 3, "rate": 2.5,
         "timeout": 4.5, "scope": ["http://127.0.0.1:80"], "skip": ["headers.server-banner"],
-        "signatures": ["/srv/signatures"],
+        "signatures": ["/srv/signatures"], "auth": "/srv/auth/identities.toml",
     }  # fmt: skip
     assert stored_options(ScanOptions(**SAMPLES)) == row  # the old name still works
     assert options_from_stored(row) == ScanOptions.from_stored(row)

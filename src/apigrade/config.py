@@ -45,7 +45,7 @@ CONFIG_LIMIT = 1 * MiB
 #: Settings an environment variable overrides: the file's value is dropped when it is set.
 ENV_OVERRIDES = {"db": "APIGRADE_DB"}
 #: Settings whose relative paths are taken from the file's directory.
-_PATHS = ("wordlist", "output", "output_dir")
+_PATHS = ("wordlist", "output", "output_dir", "auth")
 
 
 class EnvValue(BaseModel):
@@ -98,6 +98,10 @@ class ScanSettings(BaseModel):
     db: str | None = None
     no_store: bool | None = None
     baseline: str | None = None
+    #: the identities file (``--auth``), relative to this file's folder
+    auth: str | None = None
+    #: identities declared in this file itself (docs/authentication.md); checked when used
+    identity: list[dict[str, Any]] | None = None
 
     @field_validator("format")
     @classmethod
@@ -269,6 +273,8 @@ def defaults(path: Path, settings: ScanSettings) -> dict[str, Any]:
             out[name] = [value] if isinstance(value, str) else list(value)
         elif name in _PATHS:
             out[name] = _relative(base, value)
+        elif name == "identity":
+            out.setdefault("auth", str(path.resolve()))  # its [[identity]] tables (--auth)
         elif name == "signatures":
             out[name] = [_relative(base, folder) for folder in value]
         elif name == "spec" and not value.startswith(("http://", "https://", "-")):
@@ -298,7 +304,8 @@ def scan_defaults(explicit: Path | None, cwd: Path | None = None) -> dict[str, A
 
 #: The scan command's parameters a file can set (its default-map keys).
 PARAMS = tuple(
-    {"target": "url", "headers": "header"}.get(name, name) for name in ScanSettings.model_fields
+    {"target": "url", "headers": "header", "identity": "auth"}.get(name, name)
+    for name in ScanSettings.model_fields
 )
 
 

@@ -34,3 +34,25 @@ def parse_identities(raw: Iterable[str] | None) -> dict[str, list[tuple[str, str
         name, header = parse_identity(item)
         out.setdefault(name, []).append(header)
     return out
+
+
+# -- role labels ------------------------------------------------------------------------
+#: a role label (or, without one, an identity name) of a privileged identity
+PRIVILEGED = rx.compile(r"(?i)admin|root|staff|super|owner")
+
+
+def role_of(name: str, roles: dict[str, str] | None = None) -> str:
+    """The identity's role label: the one given (auth file), else ``admin`` for a name
+    with admin, root, staff, super or owner in it, else ``user``.
+
+    ``--identity`` has no role syntax: name an administrator ``admin``/``root`` and an
+    ordinary user anything else; an auth file's ``role`` wins over the name.
+    """
+    given = (roles or {}).get(name, "").strip()
+    if given:
+        return given.lower()
+    return "admin" if PRIVILEGED.search(name) else "user"
+
+
+def is_privileged(name: str, roles: dict[str, str] | None = None) -> bool:
+    return bool(PRIVILEGED.search(role_of(name, roles)))

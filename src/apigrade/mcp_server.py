@@ -15,9 +15,11 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from apigrade import __version__
+from apigrade.auth.config import operator_auth
 from apigrade.errors import ApigradeError
 from apigrade.fleet.results import Results
 from apigrade.fleet.runner import new_job_id, scan_one
@@ -44,9 +46,10 @@ class McpSettings:
 
     @classmethod
     def build(cls, *, allow: list[str], db_url: str | None, store: bool, max_requests: int,
-              timeout: float) -> McpSettings:
+              timeout: float, auth_file: str | Path | None = None) -> McpSettings:
+        auth = operator_auth(auth_file)  # checked before the DB opens; never from a caller
         return cls(AllowList(allow), Results(db_url) if store else None,
-                   ScanOptions(max_requests=max_requests, timeout=timeout))
+                   ScanOptions(max_requests=max_requests, timeout=timeout, auth=auth))
 
 
 class ToolFailure(Exception):
@@ -64,6 +67,8 @@ def summary(report: ScanReport, top: int = 10) -> dict[str, Any]:
         "complete": report.complete,
         "requests_sent": report.requests_sent,
         "findings_by_severity": dict(counts),
+        # the operator's --auth identities: names and login status, never a secret
+        "identities": [i.model_dump(mode="json") for i in report.identities or []],
         "top_findings": [
             {"severity": f.severity.value, "title": f.title, "check_id": f.check_id,
              "url": f.url, "cwe": f.cwe}

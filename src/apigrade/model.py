@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,6 +183,19 @@ class Discovery(BaseModel):
     )  # fmt: skip
 
 
+class IdentityUse(BaseModel):
+    """One declared identity (``--auth``) of a scan: never a secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    role: str
+    login: Literal["ok", "failed", "static"] = Field(
+        description="ok: logged in; failed: its login failed; static: given headers/cookies"
+    )
+    requests: int = Field(ge=0, description="requests sent as this identity (logins included)")
+
+
 class ScanReport(BaseModel):
     """The JSON report (`--format json`)."""
 
@@ -203,6 +217,8 @@ class ScanReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     #: absent in reports written before it existed
     discovery: Discovery | None = None
+    #: the declared identities (``--auth``); None when none were declared
+    identities: list[IdentityUse] | None = None
 
 
 def normalise_url(url: str) -> str:

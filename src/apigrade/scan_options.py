@@ -79,6 +79,9 @@ class ScanOptions(BaseModel):
     scope: Annotated[list[str], Stored("keep")] = Field(default_factory=list)
     #: folders of the user's own signature files ("--signatures DIR", config ``signatures``)
     signatures: Annotated[list[str], Stored("keep")] = Field(default_factory=list)
+    #: the identities file ("--auth FILE"): its path travels, its secrets are read
+    #: (environment variables, secret files) where the scan runs
+    auth: Annotated[str | None, Stored("keep")] = None
 
     # -- the one serialiser ---------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -249,3 +249,44 @@ def contact_app() -> Flask:
         return "<p>Thanks, " + request.form.get("name", "") + "!</p>"
 
     return app
+
+
+def comments_api_app(*, fixed: bool = False) -> Flask:
+    """A JSON API (described at /openapi.json) that stores comments; the /comments page lists
+    them with ``|safe`` (``fixed``: autoescaped)."""
+    app = Flask(__name__)
+    comments: list[dict[str, str]] = []
+    sink = "{{ c.text }}" if fixed else "{{ c.text|safe }}"
+    op = {
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+            "properties": {"author": {"type": "string"}, "text": {"type": "string"}},
+            "required": ["author", "text"]}}}},
+        "responses": {"201": {"description": "created"}},
+    }  # fmt: skip
+
+    @app.route("/")
+    def index() -> Any:
+        return '<a href="/comments">comments</a> <a href="/openapi.json">api</a>'
+
+    @app.route("/openapi.json")
+    def openapi() -> Any:
+        return jsonify({"openapi": "3.0.3", "info": {"title": "Comments", "version": "1"},
+                        "paths": {"/api/comments": {"post": op}}})  # fmt: skip
+
+    @app.route("/api/comments", methods=["POST"])
+    def add() -> Any:
+        data = request.get_json(silent=True) or {}
+        comments.append({"author": str(data.get("author", ""))[:80],
+                         "text": str(data.get("text", ""))[:500]})  # fmt: skip
+        return jsonify(ok=True), 201
+
+    @app.route("/comments")
+    def listing() -> Any:
+        return render_template_string(
+            "<h1>Comments</h1><ul>{% for c in comments %}<li>{{ c.author }}: "
+            + sink
+            + "</li>{% endfor %}</ul>",
+            comments=comments,
+        )
+
+    return app

@@ -56,6 +56,12 @@ class FakeCtx:
         self.user_cookie = user_cookie
         self.sent: list[Probe] = []
         self._respond = respond
+        self._memos: dict[str, Any] = {}
+
+    def shared(self, name: str, factory: Callable[[], Any]) -> Any:
+        if name not in self._memos:
+            self._memos[name] = factory()
+        return self._memos[name]
 
     async def send(self, probe: Probe) -> Exchange:
         self.sent.append(probe)

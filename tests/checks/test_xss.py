@@ -173,6 +173,14 @@ def test_stored_xss_escaped_guestbook_is_clean(scan_both: Both) -> None:
         assert by_check(report, STORED) == [] and by_check(report, CHECK) == []
 
 
+def test_stored_xss_through_a_json_create_endpoint(scan_both: Both) -> None:
+    for report in scan_both(apps.comments_api_app(), only=[CHECK], active=True):
+        [f] = by_check(report, STORED)
+        assert f.method == "POST" and f.url.endswith("/api/comments") and "/comments" in f.evidence
+    for report in scan_both(apps.comments_api_app(fixed=True), only=[CHECK], active=True):
+        assert by_check(report, STORED) == []
+
+
 def test_request_budget() -> None:
     app = apps.xss_app()
     discovery = scan_app(app, only=[]).requests_sent

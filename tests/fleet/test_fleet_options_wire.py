@@ -34,6 +34,7 @@ SAMPLES: dict[str, Any] = {
     "cpu_deadline": 7.25,
     "scope": ["http://127.0.0.1:80"],
     "signatures": ["/srv/signatures"],
+    "auth": "/srv/auth/identities.toml",
 }
 
 

@@ -255,6 +255,17 @@ def test_isolated_scan_returns_the_report_or_the_scan_error() -> None:
         asyncio.run(scan_isolated("http://127.0.0.1:9/", ScanOptions(timeout=2)))
 
 
+def test_the_servers_working_folder_cannot_shadow_the_childs_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``token.py`` (a standard-library name) where the server was started is not imported
+    by the scan child: the scan still ends with its own error."""
+    (tmp_path / "token.py").write_text("raise SystemExit(7)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TargetError):
+        asyncio.run(scan_isolated("http://127.0.0.1:9/", ScanOptions(timeout=2)))
+
+
 def test_cancelling_an_isolated_scan_kills_its_processes(hostile: HostileSite) -> None:
     seen: set[int] = set()
 

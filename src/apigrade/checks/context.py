@@ -62,6 +62,9 @@ class ScanState:
     kb: KnowledgeBase = field(default_factory=KnowledgeBase)
     wordlist: str | None = None
     identities: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: role label of each identity ("admin", "user"...); a name missing here gets its role
+    #: from its name (``apigrade.identities.role_of``)
+    identity_roles: dict[str, str] = field(default_factory=dict)
     user_headers: tuple[tuple[str, str], ...] = ()
     user_cookie: str | None = None
     #: True when the app is scanned in-process: there is no socket to open
@@ -72,6 +75,8 @@ class ScanState:
     errors: list[str] = field(default_factory=list)
     #: the app object of an in-process scan (read-only: route table, live configuration)
     app: Any = None
+    #: per-scan memos of the shared helpers in checks/common (``CheckContext.shared``)
+    memos: dict[str, Any] = field(default_factory=dict)
 
 
 class CheckContext:
@@ -128,10 +133,24 @@ class CheckContext:
     def wordlist(self) -> str | None:
         return self._state.wordlist
 
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        """A helper's memo for this scan (e.g. reflection results every injection check
+        reuses), made by ``factory`` on first use. Not the knowledge base: no check reads
+        another's facts through it, only a helper its own cache."""
+        memos = self._state.memos
+        if name not in memos:
+            memos[name] = factory()
+        return cast("T", memos[name])
+
     @property
     def identities(self) -> dict[str, tuple[tuple[str, str], ...]]:
         """Named identities (``--identity NAME:HEADER``): extra headers for each."""
         return self._state.identities
+
+    @property
+    def identity_roles(self) -> dict[str, str]:
+        """Role label of each named identity (from an auth file); may be empty."""
+        return self._state.identity_roles
 
     @property
     def in_process(self) -> bool:

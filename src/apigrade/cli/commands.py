@@ -50,6 +50,7 @@ def scan(
     header: Annotated[list[str] | None, opt.header(metavar="HEADER", help="send this header with every request, 'Name: value' (repeatable); the value is masked in every output")] = None,
     cookie: Annotated[str | None, opt.cookie(metavar="COOKIES", help="send these cookies with every request, 'name=value; name2=value2'; values are masked")] = None,
     identity: Annotated[list[str] | None, opt.identity(metavar="NAME:HEADER", help="a named user for the authorisation checks (BOLA, BFLA), NAME:'Header: value'; repeat for more users or more headers of one user")] = None,
+    auth: Annotated[Path | None, opt.auth(help="identities file (TOML): users, their roles and login flows (static, form, JSON, OAuth2, command); secrets from environment variables or files (docs/authentication.md)")] = None,
     insecure: Annotated[bool, opt.insecure(negatable=True, help="do not verify the target's TLS certificate")] = False,
     spec: Annotated[str | None, opt.spec(metavar="FILE|URL", help="OpenAPI 3 or Swagger 2 document (URL or local file) listing the endpoints to test; default: look for one at well-known paths")] = None,
     active: Annotated[bool, opt.active(negatable=True, help="also send state-changing requests (POST, PUT, PATCH, DELETE: injection, login and mass-assignment probes); default: GET, HEAD and OPTIONS only")] = False,
@@ -96,6 +97,10 @@ def scan(
     unknown = unknown_checks(skip or [])
     if unknown:
         raise UsageError(f"bad --skip {unknown[0]!r}: no such check (see apigrade checks)")
+    if auth is not None:
+        from apigrade.auth.config import load_auth
+
+        load_auth(auth).check_secrets()  # one usage line before anything is sent
     options = ScanOptions(
         headers=[parse_header(h) for h in header or []],
         cookie=parse_cookie(cookie),
@@ -111,6 +116,7 @@ def scan(
         scope=list(scope or []),
         skip=list(skip or []),
         signatures=[str(folder.resolve()) for folder in signatures or []],
+        auth=str(auth.expanduser().resolve()) if auth else None,
     )
     import apigrade.cli.store as cli_store  # history: --db, --no-store, --baseline
 

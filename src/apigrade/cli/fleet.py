@@ -66,6 +66,17 @@ SignaturesOpt = Annotated[
     opt.signatures(help="also run the signature files (*.toml) in this folder (repeatable; "
                    "with --broker: readable on the workers at the same path)"),
 ]
+AuthOpt = Annotated[
+    Path | None,
+    opt.auth(help="identities file for every target (docs/authentication.md); with --broker "
+             "readable on the workers at the same path, secrets read there"),
+]
+ServerAuthOpt = Annotated[
+    Path | None,
+    opt.auth(help="identities file for every scan this server runs (docs/authentication.md), "
+             "checked at start-up; secrets from this server's environment and files; API "
+             "and MCP callers cannot set or change it"),
+]
 ScopeOpt = Annotated[
     list[str] | None,
     opt.scope(help="also contact this origin (repeatable), "
@@ -143,6 +154,7 @@ def scan_many(
     spec: SpecOpt = None,
     wordlist: WordlistOpt = None,
     identity: IdentityOpt = None,
+    auth: AuthOpt = None,
     scope: ScopeOpt = None,
     signatures: SignaturesOpt = None,
     fail_under: Annotated[int | None, opt.fail_under(help="gate: exit 1 when a target scores below this")] = None,
@@ -178,6 +190,11 @@ def scan_many(
         _options(header, cookie, insecure, active, max_requests, concurrency, rate, timeout),
         spec, wordlist, identity, scope, signatures,
     )
+    if auth is not None:
+        from apigrade.auth.config import load_auth
+
+        load_auth(auth)  # its schema here; its secrets where each scan runs
+        base = base.model_copy(update={"auth": str(auth.expanduser().resolve())})
     with progress(err, len(fleet)) as on_done:
         if broker:
             from apigrade.fleet.distributed import submit_and_wait
@@ -260,6 +277,7 @@ def serve(
         typer.Option("--trust-proxy", help="IP or network of a reverse proxy whose "
                      "X-Forwarded-For/-Proto are trusted (repeatable); default: none"),
     ] = None,
+    auth: ServerAuthOpt = None,
 ) -> None:
     """Run the HTTP API and web dashboard (FastAPI).
 
@@ -274,7 +292,7 @@ def serve(
     settings = ServiceSettings.build(
         api_key=key, allow=allow or [], db_url=db, parallel=parallel,
         max_requests=max_requests, timeout=timeout, host=host, port=port,
-        allowed_hosts=allowed_host or [], trust_proxy=trust_proxy or [],
+        allowed_hosts=allowed_host or [], trust_proxy=trust_proxy or [], auth_file=auth,
     )
     if not settings.allow.patterns:
         err.print("apigrade: warning: no --allow pattern, every scan request will be refused",
@@ -292,13 +310,14 @@ def mcp(
     no_store: Annotated[bool, typer.Option("--no-store", help="do not store the scans in the history database")] = False,
     max_requests: MaxRequestsOpt = 300,
     timeout: TimeoutOpt = 10.0,
+    auth: ServerAuthOpt = None,
 ) -> None:
     """MCP server on stdio with the tools scan, get and list."""
     require("mcp", "'apigrade mcp'")
     from apigrade.mcp_server import McpSettings, run_mcp
 
     run_mcp(McpSettings.build(allow=allow or [], db_url=db, store=not no_store,
-                              max_requests=max_requests, timeout=timeout))
+                              max_requests=max_requests, timeout=timeout, auth_file=auth))
 
 
 def monitor(

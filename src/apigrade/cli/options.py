@@ -76,6 +76,11 @@ def identity(help: str, metavar: str | None = None) -> Any:
     return typer.Option("--identity", metavar=metavar, help=help)
 
 
+def auth(help: str, metavar: str = "FILE") -> Any:
+    """``--auth FILE``: the identities file (docs/authentication.md)."""
+    return typer.Option("--auth", metavar=metavar, help=help)
+
+
 def scope(help: str) -> Any:
     """``--scope ORIGIN`` (repeatable): another origin a scan may contact."""
     return typer.Option("--scope", metavar="ORIGIN", help=help)

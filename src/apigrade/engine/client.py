@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urljoin
 
 import httpx
@@ -43,6 +44,18 @@ class EngineConfig:
     cookie: str | None = None
     verify_tls: bool = True
     active: bool = False
+
+
+class SessionHook(Protocol):
+    """Declared identities' sessions (``auth/session.py``): see :attr:`Engine.session`."""
+
+    def default_headers(self) -> tuple[tuple[str, str], ...]: ...
+
+    async def prepare(self, probe: Probe) -> Probe | None: ...
+
+    async def after(
+        self, probe: Probe, exchange: Exchange, *, retried: bool = False
+    ) -> Probe | None: ...
 
 
 class NamedFetchError(Exception):
@@ -108,6 +121,9 @@ class Engine:
         self._receivers: set[Receiver] = set()
         #: the target is an app object scanned in-process: there is no socket to open
         self.in_process = isinstance(transport, WSGIAppTransport | ASGIAppTransport)
+        #: the declared identities' sessions (``--auth``): fresh credentials before a
+        #: probe, one retry after a re-login when a response says the session ended
+        self.session: SessionHook | None = None
 
     async def __aenter__(self) -> Engine:
         cfg = self.config
@@ -168,6 +184,12 @@ class Engine:
 
     async def send(self, probe: Probe) -> Exchange | None:
         """Send a probe (or reuse an identical one's answer); None when it failed."""
+        if self.session is not None:
+            prepared = await self.session.prepare(probe)
+            if prepared is None:  # would end an identity's session or account
+                self.stats.refused += 1
+                return None
+            probe = prepared
         key = probe.key()
         fut = self._cache.get(key)
         if fut is not None:
@@ -179,6 +201,13 @@ class Engine:
         self._cache[key] = fut
         try:
             result = await self._send_following(probe)
+            if self.session is not None and result is not None:
+                retry = await self.session.after(probe, result)
+                if retry is not None:  # the session ended: logged in again, sent once more
+                    again = await self._send_following(retry)
+                    if again is not None:
+                        await self.session.after(retry, again, retried=True)
+                        result = again
         except BaseException as exc:
             fut.set_result(None)
             if isinstance(exc, asyncio.CancelledError):
@@ -213,6 +242,13 @@ class Engine:
         self._cache[probe.key()] = fut = asyncio.get_running_loop().create_future()
         fut.set_result(exchange)
         return exchange
+
+    async def send_login(self, probe: Probe) -> Exchange | None:
+        """A request of a login flow the user declared (``--auth``): POST allowed without
+        ``--active`` (the user's explicit instruction), the target's scope, counted in the
+        budget, never cached nor shown to passive checks (it carries the password).
+        Raises the transport error; None when refused or over budget."""
+        return await self._send_following(probe, observe=False, login=True)
 
     # -- other I/O: a named host, TLS handshakes, the receiver ------------------
     async def fetch_named(self, url: str) -> Exchange:
@@ -290,12 +326,14 @@ class Engine:
         *,
         in_scope: Callable[[str], bool] | None = None,
         observe: bool = True,
+        login: bool = False,
     ) -> Exchange | None:
         """Send ``probe`` and follow in-scope redirects; ``in_scope`` defaults to the
-        target's scope, ``observe`` shows each exchange to ``on_exchange``."""
+        target's scope, ``observe`` shows each exchange to ``on_exchange``, ``login``
+        (a declared login flow only) lets a state-changing method through."""
         scope = in_scope or self.target.in_scope
         method = probe.method.upper()
-        if method not in SAFE_METHODS and not self.config.active:
+        if method not in SAFE_METHODS and not self.config.active and not login:
             self.stats.refused += 1
             return None
         if not scope(probe.url):
@@ -343,6 +381,8 @@ class Engine:
             pairs += list(self.config.headers)
             if self.config.cookie:
                 pairs.append(("Cookie", self.config.cookie))
+            if self.session is not None:
+                pairs += list(self.session.default_headers())
         pairs += list(probe.headers)
         for k, v in pairs:
             merged[k.lower()] = (k, v)

@@ -34,6 +34,7 @@ from apigrade.model import (
     Discovery,
     Finding,
     Fingerprint,
+    IdentityUse,
     ScanReport,
     ToolInfo,
     finding_id,
@@ -102,6 +103,7 @@ class Scan:
             errors=self.errors,
             app=app,
         )
+        self.sessions = self._sessions(options)
         self._skip = frozenset(options.skip)
         if checks is None:
             checks = CheckSet.registered(options.only, self._skip)
@@ -114,6 +116,32 @@ class Scan:
         self._discovered = False
         self._discoverer: Discoverer | None = None
         self._locator: Locator | None = None
+
+    def _sessions(self, options: ScanOptions) -> Any:
+        """The declared identities (``--auth``), installed as the engine's session hook."""
+        if not options.auth:
+            return None
+        from apigrade.auth.config import load_auth
+        from apigrade.auth.session import Sessions
+
+        sessions = Sessions(load_auth(options.auth), self.state, self.engine)
+        self.engine.session = sessions
+        return sessions
+
+    async def _login(self) -> None:
+        """Log every declared identity in (before discovery); a failure ends the scan (exit 3)."""
+        if self.sessions is None:
+            return
+        from dataclasses import replace
+
+        self.sessions.on_secrets = self._add_secrets
+        await self.sessions.login_all()
+        ids = {k: tuple(v) for k, v in self.state.identities.items()}
+        self.analyses.setup = replace(self.analyses.setup, identities=ids)
+
+    def _add_secrets(self, secrets: list[str]) -> None:
+        """Secrets a login produced (tokens, session cookies) are masked from now on."""
+        self.redactor = self.redactor.merged(Redactor.of(secrets))
 
     @property
     def total(self) -> int:
@@ -225,6 +253,7 @@ class Scan:
         async with self.engine:
             try:
                 await self._reach()
+                await self._login()
                 probe = self.discovery.probe_specs
                 self._discoverer = Discoverer(
                     self.state, self.options.spec, probe_specs=probe,
@@ -319,7 +348,14 @@ class Scan:
             errors=errors,
             complete=not self.engine.stats.skipped,
             discovery=self._discovery(),
+            identities=self._identities(),
         )
+
+    def _identities(self) -> list[IdentityUse] | None:
+        """Which declared identities were used, how their logins went, their requests."""
+        if self.sessions is None:
+            return None
+        return [IdentityUse.model_validate(row) for row in self.sessions.summary()]
 
     def _discovery(self) -> Discovery | None:
         """What discovery learned (None until it finished), masked like everything else."""

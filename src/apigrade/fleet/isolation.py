@@ -113,7 +113,9 @@ async def scan_isolated(url: str, options: ScanOptions) -> ScanReport:
     Cancelling the caller kills the child and everything it started.
     """
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", CHILD_MODULE,
+        # -P: the server's working folder is not put on the child's sys.path (a token.py
+        # there would shadow the standard library's and kill every scan)
+        sys.executable, "-P", "-m", CHILD_MODULE,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL, start_new_session=True, env=child_env(),
     )

@@ -80,6 +80,11 @@ def build(report: ScanReport) -> Group:
             "\n", ("routes  ", "dim"),
             f"{disc.app_routes} routes from the app, {disc.discovered or 0} discovered",
         ))  # fmt: skip
+    for ident in report.identities or []:  # --auth: one line each, never a secret
+        info.append_text(Text.assemble(
+            "\n", ("identity", "dim"), " ",
+            _t(f"{ident.name} ({ident.role}): login {ident.login}, {ident.requests} requests", 160),
+        ))  # fmt: skip
     cats = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
     cats.add_column("category")
     cats.add_column("score", justify="right")

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from apigrade import __version__
+from apigrade.auth.config import operator_auth
 from apigrade.errors import ApigradeError, UsageError
 from apigrade.fleet.results import Results
 from apigrade.redact import redact_text
@@ -49,15 +51,16 @@ class ServiceSettings:
         cls, *, api_key: str, allow: list[str], db_url: str | None = None, parallel: int = 2,
         max_requests: int = 800, timeout: float = 10.0, host: str = "127.0.0.1",
         port: int = 8080, allowed_hosts: list[str] | None = None,
-        trust_proxy: list[str] | None = None,
+        trust_proxy: list[str] | None = None, auth_file: str | Path | None = None,
     ) -> ServiceSettings:
         hosts = AllowedHosts.for_bind(host, port, allowed_hosts)  # checked before the DB opens
         proxies = trusted_proxies(trust_proxy or [])
+        auth_path = operator_auth(auth_file)  # the operator's only: no request sets it
         return cls(
             auth=Auth(api_key),
             allow=AllowList(allow),
             results=Results(db_url),
-            base=ScanOptions(max_requests=max_requests, timeout=timeout),
+            base=ScanOptions(max_requests=max_requests, timeout=timeout, auth=auth_path),
             parallel=parallel,
             allowed_hosts=hosts,
             trust_proxy=proxies,

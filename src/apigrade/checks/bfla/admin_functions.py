@@ -1,10 +1,13 @@
 """Privileged functions reachable without the privilege (BFLA).
 
 Candidates: discovered GET endpoints whose path has an admin/manage/internal segment,
-spec operations tagged "admin" (read from the spec discovery fetched: a cache hit), and
+spec operations tagged "admin" or with an admin operationId (read from the spec discovery
+fetched: a cache hit), and
 the guesses /admin and /api/admin. At most ``MAX_CANDIDATES`` (6), each asked without
-credentials and, with ``--identity``, as each ordinary identity (a name without admin,
-root, staff, super or owner in it): at most 18 requests plus soft-404 baselines.
+credentials and, with ``--identity``, as each user-labelled identity (its role, else a
+name without admin, root, staff, super or owner in it; ``checks/common/roles.py``), plus one GET
+as the admin-labelled identity per identity hit: at most 24 requests plus soft-404
+baselines. A user's answer with the administrator's fields is certain.
 Redirects are not followed (a redirect to a login page is a refusal). Only GET is ever
 sent, with or without ``--active``.
 
@@ -39,6 +42,7 @@ from apigrade.checks.common.apiutil import (
     segments,
     uniq,
 )
+from apigrade.checks.common.roles import admin_sees_same, user_identities
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active
 from apigrade.engine.http import Exchange
@@ -46,7 +50,6 @@ from apigrade.model import Confidence, Severity
 
 MAX_CANDIDATES = 6
 GUESSES = ("/admin", "/api/admin")
-_PRIVILEGED_NAME = rx.compile(r"(?i)admin|root|staff|super|owner")
 _ADMIN_WORD = rx.compile(r"(?i)\badmin")
 _ADMIN_TAG = rx.compile(r"(?i)admin|internal|staff|superuser|management")
 
@@ -56,7 +59,8 @@ def is_admin_path(path: str) -> bool:
 
 
 def tagged_admin_paths(spec_text: str) -> set[tuple[str, str]]:
-    """(method, spec path) of operations tagged admin/internal in a JSON spec."""
+    """(method, spec path) of operations tagged admin/internal, or whose operationId
+    names an admin function (``listAdminUsers``), in a JSON spec."""
     try:
         doc = json.loads(spec_text)
     except (ValueError, RecursionError):
@@ -66,9 +70,11 @@ def tagged_admin_paths(spec_text: str) -> set[tuple[str, str]]:
     for path, item in paths.items() if isinstance(paths, dict) else []:
         for method, op in item.items() if isinstance(item, dict) else []:
             tags = op.get("tags") if isinstance(op, dict) else None
-            if isinstance(tags, list) and any(
-                isinstance(t, str) and _ADMIN_TAG.search(t) for t in tags
-            ):
+            op_id = op.get("operationId") if isinstance(op, dict) else None
+            if (
+                isinstance(tags, list)
+                and any(isinstance(t, str) and _ADMIN_TAG.search(t) for t in tags)
+            ) or (isinstance(op_id, str) and _ADMIN_TAG.search(op_id)):
                 out.add((method.upper(), path))
     return out
 
@@ -91,7 +97,8 @@ async def candidates(ctx: CheckContext) -> list[str]:
 
 
 def ordinary_identities(ctx: CheckContext) -> list[str]:
-    return [n for n in ctx.identities if not _PRIVILEGED_NAME.search(n)][:2]
+    """User-labelled identities (role, else name: ``checks/common/roles.py``), at most two."""
+    return user_identities(ctx)[:2]
 
 
 async def reachable(ctx: CheckContext, ex: Exchange | None) -> str | None:
@@ -99,8 +106,10 @@ async def reachable(ctx: CheckContext, ex: Exchange | None) -> str | None:
     if ex is None or ex.status != 200:
         return None
     body: Any = json_body(ex)
-    if body is not None:
-        return f"{len(ex.response.body)} bytes JSON" if has_data(body) else None
+    if body is not None:  # the same JSON for any path (a catch-all) is no function
+        if not has_data(body) or await ctx.is_soft404(ex):
+            return None
+        return f"{len(ex.response.body)} bytes JSON"
     if "html" not in ex.response.content_type or is_login_page(ex.text):
         return None
     if not _ADMIN_WORD.search(ex.text[:50000]) or await ctx.is_soft404(ex):
@@ -131,14 +140,18 @@ async def admin_function(ctx: CheckContext) -> None:
             )
             continue
         for name in ordinary_identities(ctx):
-            what = await reachable(ctx, await get_as(ctx, url, name, follow_redirects=False))
+            ex = await get_as(ctx, url, name, follow_redirects=False)
+            what = await reachable(ctx, ex)
             if what is None:
                 continue
             refused = f" (without credentials: {anon.status})" if anon is not None else ""
+            admin = await admin_sees_same(ctx, url, ex)
+            same = f"; admin identity {admin!r} gets the same fields" if admin else ""
             ctx.report(
                 Hit(
                     url=url,
-                    evidence=f"GET {path_of(url)} as ordinary identity {name!r} -> 200, {what}{refused}",
+                    evidence=f"GET {path_of(url)} as ordinary identity {name!r} -> 200, {what}{refused}{same}",
+                    confidence=Confidence.CERTAIN if admin else None,
                 )
             )
             break

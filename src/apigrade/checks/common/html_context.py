@@ -11,6 +11,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 MAX_BODY = 400_000  # characters of a page parsed
+MAX_OCCURRENCES = 8  # places of one marker judged per script
 
 #: attributes whose value a browser follows or loads as a URL (``javascript:`` runs)
 URL_ATTRS = frozenset({"href", "src", "action", "formaction", "data", "xlink:href"})
@@ -73,10 +74,8 @@ class _Page(HTMLParser):
         if self._raw is not None:
             self._add("rcdata:" + self._raw)
         elif self._tag == "script":
-            at = data.find(self.marker)
-            while at >= 0:
-                self._add("script:" + js_state(data, at))
-                at = data.find(self.marker, at + 1)
+            for state in js_states(data, _occurrences(data, self.marker)):
+                self._add("script:" + state)
         elif self._tag is None:
             self._add("text")
 
@@ -128,25 +127,39 @@ def _attr_contexts(raw: str, marker: str) -> list[tuple[str, str, bool]]:
 def js_state(script: str, index: int) -> str:
     """The lexical state of a script at ``index``: ``code``, ``'``, ``"``, `` ` ``, or
     ``comment`` (regular-expression literals are not told apart from division)."""
+    return js_states(script, [index])[0]
+
+
+def js_states(script: str, indices: list[int]) -> list[str]:
+    """``js_state`` at each of the sorted ``indices``, in one pass over the script."""
+    out: list[str] = []
+    pending = list(indices)
     state = "code"
     depth: list[int] = []  # brace depth of each open ${ ... } in a template literal
     i = 0
-    while i < index:
+    n = len(script)
+
+    def upto(pos: int, what: str) -> None:
+        """Record ``what`` for every pending index before ``pos``."""
+        while pending and pending[0] < pos:
+            pending.pop(0)
+            out.append(what)
+
+    while pending and i < n:
+        upto(i + 1, state)  # an index at i sees the state before script[i]
+        if not pending:
+            break
         c = script[i]
-        nxt = script[i + 1] if i + 1 < len(script) else ""
+        nxt = script[i + 1] if i + 1 < n else ""
         if state == "code":
             if c in "'\"`":
                 state = c
-            elif c == "/" and nxt == "/":
-                end = script.find("\n", i)
-                if end < 0 or end >= index:
-                    return "comment"
+            elif c == "/" and nxt in "/*":
+                end = script.find("\n" if nxt == "/" else "*/", i + 2)
+                end = n if end < 0 else end + (0 if nxt == "/" else 2)
+                upto(end, "comment")
                 i = end
-            elif c == "/" and nxt == "*":
-                end = script.find("*/", i + 2)
-                if end < 0 or end + 2 > index:
-                    return "comment"
-                i = end + 1
+                continue
             elif c == "{" and depth:
                 depth[-1] += 1
             elif c == "}" and depth:
@@ -166,7 +179,8 @@ def js_state(script: str, index: int) -> str:
         elif c == "\n" and state in "'\"":
             state = "code"  # an unterminated string ends at the line (a syntax error)
         i += 1
-    return state
+    upto(n + 1, state)
+    return out
 
 
 def contexts(body: str, marker: str) -> list[str]:
@@ -190,13 +204,17 @@ def executes(body: str, token: str, how: str) -> bool:
         return token in page.attrs
     if how == "url":
         return any(_javascript_url(v) and token in v for v in page.urls)
-    for script in page.scripts:
-        start = script.find(token)
-        while start >= 0:
-            if js_state(script, start) == "code":
-                return True
-            start = script.find(token, start + 1)
-    return False
+    return any("code" in js_states(script, _occurrences(script, token)) for script in page.scripts)
+
+
+def _occurrences(text: str, needle: str) -> list[int]:
+    """Where ``needle`` starts in ``text``, at most MAX_OCCURRENCES of them."""
+    out: list[int] = []
+    at = text.find(needle)
+    while at >= 0 and len(out) < MAX_OCCURRENCES:
+        out.append(at)
+        at = text.find(needle, at + 1)
+    return out
 
 
 def _javascript_url(value: str) -> bool:

@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from apigrade import rx
@@ -320,16 +319,8 @@ class _Memo:
         self.requests = 0
 
 
-_MEMOS: weakref.WeakKeyDictionary[Any, _Memo] = weakref.WeakKeyDictionary()
-
-
 def _memo(ctx: CheckContext) -> _Memo:
-    engine = getattr(getattr(ctx, "_state", None), "engine", None)
-    key = engine if engine is not None else ctx
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS[key] = _Memo()
-    return memo
+    return ctx.shared("injection.reflection", _Memo)
 
 
 def marker() -> str:

@@ -200,11 +200,12 @@ async def extra_points(ctx: CheckContext) -> list[Slot]:
     """The target's own cookies (not the framework's session and CSRF cookies), then the
     front page's stored-and-looked-up headers that a screening request (a quote in all of
     them at once) showed to break something."""
-    cookies: list[Slot] = [
-        p for p in points(ctx, ("cookie",)) if p.name.lower() not in FRAMEWORK_COOKIES
-    ][:MAX_EXTRA]
+    own = [p for p in points(ctx, ("cookie",)) if p.name.lower() not in FRAMEWORK_COOKIES]
+    cookies: list[Slot] = list(own[:MAX_EXTRA])
     pts = header_points(ctx)
-    headers = [p for p in pts if p.endpoint == pts[0].endpoint and p.name in EXTRA_HEADERS]
+    headers: list[Slot] = [
+        p for p in pts if p.endpoint == pts[0].endpoint and p.name in EXTRA_HEADERS
+    ]
     if len(cookies) >= MAX_EXTRA or not headers or (url := headers[0].baseline_url()) is None:
         return cookies
     base = await ctx.get(url)  # the crawled front page: cached

@@ -177,6 +177,8 @@ async def test_point(ctx: CheckContext, point: InjectionPoint, seen: Reflection)
                     f"…{_excerpt(ex.text, attempt.token)}…"
                 ),  # fmt: skip
                 severity=_severity(point),
+                # a javascript: link runs when it is followed (clicked), not on page load
+                confidence=Confidence.FIRM if attempt.how == "url" else None,
             )
     return None
 
