@@ -239,15 +239,10 @@ async def _by_creation(
     if oid is None:
         return False
     url = route.url(oid)
-    got = await get_as(ctx, url, reader)
-    rec = record(json_body(got)) if got is not None and got.status == 200 else None
-    if rec is None or record_id(rec) != oid:
+    read = await _read_by_other(ctx, url, reader, oid)
+    if read is None:
         return False
-    anon = await get_anonymous(ctx, url)
-    anon_rec = record(json_body(anon)) if anon is not None and anon.status == 200 else None
-    if anon_rec is not None and record_id(anon_rec) == oid:
-        return False
-    refused = f"without credentials: {anon.status}" if anon is not None else "no anonymous answer"
+    _rec, refused = read
     ctx.report(
         Hit(
             url=url,
@@ -259,6 +254,22 @@ async def _by_creation(
         )
     )
     return True
+
+
+async def _read_by_other(
+    ctx: CheckContext, url: str, reader: str, oid: str
+) -> tuple[dict[str, Any], str] | None:
+    """``reader`` gets object ``oid`` at ``url`` and an anonymous caller does not: the record
+    and how the anonymous request was refused; None otherwise (public objects included)."""
+    got = await get_as(ctx, url, reader)
+    rec = record(json_body(got)) if got is not None and got.status == 200 else None
+    if rec is None or record_id(rec) != oid:
+        return None
+    anon = await get_anonymous(ctx, url)
+    anon_rec = record(json_body(anon)) if anon is not None and anon.status == 200 else None
+    if anon_rec is not None and record_id(anon_rec) == oid:
+        return None  # everyone reads it: public, not another user's object
+    return rec, f"without credentials: {anon.status}" if anon is not None else "no anonymous answer"
 
 
 async def _by_listing(
@@ -275,15 +286,10 @@ async def _by_listing(
         return False
     oid = only_owner[0]
     url = route.url(oid)
-    got = await get_as(ctx, url, reader)
-    rec = record(json_body(got)) if got is not None and got.status == 200 else None
-    if rec is None or record_id(rec) != oid:
+    read = await _read_by_other(ctx, url, reader, oid)
+    if read is None:
         return False
-    anon = await get_anonymous(ctx, url)
-    anon_rec = record(json_body(anon)) if anon is not None and anon.status == 200 else None
-    if anon_rec is not None and record_id(anon_rec) == oid:
-        return False  # everyone reads it: public, not another user's object
-    refused = f"without credentials: {anon.status}" if anon is not None else "no anonymous answer"
+    rec, refused = read
     ctx.report(
         Hit(
             url=url,

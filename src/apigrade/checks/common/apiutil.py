@@ -170,6 +170,15 @@ def fill(url: str, ep: Endpoint | None = None, values: dict[str, str] | None = N
     return TEMPLATE.sub(one, url)
 
 
+def word_filled(ep: Endpoint, word: str) -> str:
+    """The endpoint's URL with integer path parameters as ``1`` and every other one as
+    ``word``: a value the code behind a string parameter may not expect (error pages)."""
+    url = ep.url
+    for p in ep.params_in("path"):  # as written: the word's quote reaches the app raw
+        url = url.replace("{" + p.name + "}", "1" if p.type == "integer" else word)
+    return url
+
+
 def with_required_query(url: str, ep: Endpoint) -> str:
     """``url`` plus the endpoint's required query parameters that have examples."""
     query = [

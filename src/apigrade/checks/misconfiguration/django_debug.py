@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from apigrade import rx
+from apigrade.checks.common.apiutil import word_filled
 from apigrade.checks.context import CheckContext, Hit
 from apigrade.checks.registry import active, passive
 from apigrade.discovery.django import is_debug_page, parse_urlconf
@@ -209,10 +210,8 @@ def _error_probe_urls(endpoints: list[Endpoint]) -> list[str]:
         params = ep.params_in("path")
         if not params or all(p.type == "integer" for p in params):
             continue
-        url = ep.url
-        for p in params:
-            url = url.replace("{" + p.name + "}", "1" if p.type == "integer" else PROBE_WORD)
-        if "{" not in url:
+        url = word_filled(ep, PROBE_WORD)
+        if "{" not in url:  # a parameter the route table did not list
             urls.append(url)
     return list(dict.fromkeys(urls))[:MAX_ERROR_PROBES]
 
