@@ -120,3 +120,50 @@ def test_spec_wordlist_and_identities_reach_the_worker(redis_url: str, tmp_path:
         assert token not in report.model_dump_json()
         assert token not in worker_log
         assert token not in run.stdout + run.stderr
+
+
+@pytest.mark.timeout(150)
+def test_an_auth_file_reaches_the_worker_and_its_secret_stays_there(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``scan-many --auth`` sends only the file's path: the worker resolves the secret from
+    its own environment (the submitter never has it) and scans logged in."""
+    import os
+
+    db_file = tmp_path / "fleet.sqlite"
+    db = f"sqlite:///{db_file}"
+    run_dir = tmp_path / "submitter"
+    run_dir.mkdir()
+    token = next(iter(TOKENS))
+    (run_dir / "ids.toml").write_text(
+        '[[identity]]\nname = "alice"\nrole = "user"\ndefault = true\n'
+        '[identity.static]\nheaders = { X-Identity-Token = { env = "WORKER_ALICE_TOKEN" } }\n'
+    )
+    monkeypatch.setenv("WORKER_ALICE_TOKEN", token)  # the worker's environment only
+    submitter_env = {k: v for k, v in os.environ.items() if k != "WORKER_ALICE_TOKEN"}
+    seen: list[tuple[str, dict[str, str]]] = []
+    log = tmp_path / "w.log"
+    with serve_targets(1, lambda i: recording_app(seen)) as (url,):
+        (run_dir / "targets.txt").write_text(url + "\n")
+        worker = Worker(redis_url, db, "w@auth", log, "--concurrency", "1")
+        try:
+            wait_for(worker.ready, 40, "the worker", 0.2)
+            run = subprocess.run(
+                [APIGRADE, "scan-many", "targets.txt", "--broker", redis_url,
+                 "--auth", "ids.toml", "--max-requests", "200", "--format", "json",
+                 "--wait-timeout", "120"],
+                capture_output=True, text=True, timeout=130, cwd=run_dir, env=submitter_env,
+            )  # fmt: skip
+        finally:
+            worker.stop()
+    assert run.returncode == 0, run.stderr[-2000:]
+    (row,) = json.loads(run.stdout)
+    assert row["status"] == "completed", row
+    assert token in {h.get("X-Identity-Token") for _, h in seen}  # scanned as alice
+    results = Results(db)
+    report = results.report(row["scan_id"])
+    results.close()
+    assert report is not None and report.identities is not None
+    assert [(i.name, i.login) for i in report.identities] == [("alice", "static")]
+    assert token.encode() not in db_file.read_bytes()
+    assert token not in log.read_text(errors="replace") + run.stdout + run.stderr

@@ -153,3 +153,34 @@ def test_interrupted_or_killed_scan_process_leaves_an_incomplete_row(
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     shown = cli("history", "--db", db, "-f", "json")
     assert json.loads(shown.stdout)[0]["status"] == "incomplete"
+
+
+def test_a_database_another_process_is_setting_up_is_opened_after_a_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers opening one new SQLite file at once: the loser's "database is locked"
+    (the switch to WAL does not wait on the busy timeout) is retried, not an exit."""
+    from sqlalchemy.exc import OperationalError
+
+    from apigrade.store import StoreError, migrate
+    from apigrade.store import repository as repo
+
+    real = migrate.upgrade
+    calls: list[int] = []
+
+    def busy_twice(engine: Any) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("PRAGMA journal_mode = WAL", {}, Exception("database is locked"))
+        real(engine)
+
+    monkeypatch.setattr(migrate, "upgrade", busy_twice)
+    store = open_store(str(tmp_path / "h.sqlite3"))
+    store.close()
+    assert len(calls) == 3
+    # any other failure, or a lock that outlasts the wait, is still one StoreError
+    monkeypatch.setattr(repo, "LOCKED_RETRY_S", 0.0)
+    calls.clear()
+    with pytest.raises(StoreError, match="database is locked"):
+        open_store(str(tmp_path / "h2.sqlite3"))
+    assert len(calls) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -471,16 +472,28 @@ class Store:
         return ScanRecord.of(row) if row is not None else None
 
 
+#: how long opening a database another process is setting up may be retried
+LOCKED_RETRY_S = 30.0
+
+
 def open_store(db: str | None = None) -> Store:
     """Open the database named by ``db``, ``APIGRADE_DB`` or the default, migrated to head."""
     url, _explicit = resolve_db_url(db)
-    engine = create_db_engine(url)
-    try:
-        migrate.upgrade(engine)
-    except ApigradeError:
-        engine.dispose()
-        raise
-    except (SQLAlchemyError, OSError) as exc:
-        engine.dispose()
-        raise StoreError(f"cannot open the history database {shown(url)}: {reason(exc)}") from None
-    return Store(engine, url)
+    deadline = time.monotonic() + LOCKED_RETRY_S
+    while True:
+        engine = create_db_engine(url)
+        try:
+            migrate.upgrade(engine)
+        except ApigradeError:
+            engine.dispose()
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            why = reason(exc)
+            # two processes opening a new SQLite file at once (e.g. workers starting): the
+            # switch to WAL can fail at once instead of waiting; try again for a while
+            if "database is locked" in why and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise StoreError(f"cannot open the history database {shown(url)}: {why}") from None
+        return Store(engine, url)
