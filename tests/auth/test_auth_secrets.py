@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +26,7 @@ from auth_apps import (
 from auth_files import ENV, write_auth
 
 from apigrade.report import FORMATS, renderer
+from helpers_scan import sqlite_dump
 
 APPS = {
     "form": form_app,
@@ -47,16 +47,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         env={**os.environ, **ENV},
     )
 
-
-def _sqlite_dump(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
-    finally:
-        conn.close()
-    raw = b"".join(p.read_bytes() for p in db.parent.iterdir() if p.name.startswith(db.name))
-    return "\n".join(rows) + raw.decode("latin-1")
 
 
 def _assert_clean(text: str, secrets: list[str], where: object) -> None:
@@ -91,7 +81,7 @@ def test_identity_secrets_are_masked_everywhere(serve: Any, flow: str, tmp_path:
     verify = _cli("verify", report["scan_id"], "--db", f"sqlite:///{db}", "-f", "json")
     assert verify.returncode in (0, 1), verify.stderr
     _assert_clean(verify.stdout + verify.stderr, secrets + list(app.config["ISSUED"]), "verify")
-    _assert_clean(_sqlite_dump(db), secrets + list(app.config["ISSUED"]), "history database")
+    _assert_clean(sqlite_dump(db), secrets + list(app.config["ISSUED"]), "history database")
     stored = json.loads(
         _cli("show", report["scan_id"], "--db", f"sqlite:///{db}", "-f", "json").stdout
     )

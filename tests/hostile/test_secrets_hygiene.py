@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from apigrade.fleet.runner import scan_one
 from apigrade.fleet.targets import FleetTarget
 from apigrade.redact import mask
 from apigrade.report import FORMATS, renderer
+from helpers_scan import sqlite_dump
 
 TOKEN = "SUPERSECRETTOKEN1234567890"
 COOKIE = "COOKIESECRET99887766"
@@ -166,17 +166,6 @@ def _assert_clean(text: str, where: object) -> None:
     assert BAD_FRAGMENT not in text, where
 
 
-def _sqlite_dump(db: Path) -> str:
-    """Every column of every row of every table, and the raw bytes of the files."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows = [repr(conn.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables]
-    finally:
-        conn.close()
-    raw = b"".join(p.read_bytes() for p in db.parent.iterdir() if p.name.startswith(db.name))
-    return "\n".join(rows) + raw.decode("latin-1")
-
 
 def _cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "apigrade", *args], capture_output=True,
@@ -211,7 +200,7 @@ def test_every_shape_of_secret_is_masked_in_every_output_and_row(  # type: ignor
     _assert_clean(proc.stdout + proc.stderr, "scan stdout/stderr")
     for path in files:
         _assert_clean(path.read_text(), path.name)
-    _assert_clean(_sqlite_dump(db), "history database")
+    _assert_clean(sqlite_dump(db), "history database")
     report = json.loads((out / "apigrade.json").read_text())
     # the target really sent the values back: the report quotes them, masked
     masks = [mask(v) for v in (CLIENT_SECRET, APIKEY, SID, IDENTITY, f"Basic {BASIC}", BASIC)]
@@ -253,7 +242,7 @@ def test_invalid_values_are_a_usage_error_that_never_shows_them(  # type: ignore
     assert name in lines[0] and "internal error" not in lines[0]
     assert BAD_FRAGMENT not in proc.stderr + proc.stdout and "\x1b" not in proc.stderr
     if db.exists():
-        assert BAD_FRAGMENT not in _sqlite_dump(db)
+        assert BAD_FRAGMENT not in sqlite_dump(db)
 
 
 def test_scan_many_masks_config_secrets_and_refuses_bad_ones(  # type: ignore[no-untyped-def]
@@ -275,7 +264,7 @@ def test_scan_many_masks_config_secrets_and_refuses_bad_ones(  # type: ignore[no
     rows = json.loads(proc.stdout)
     assert rows[0]["status"] == "completed", rows
     _assert_clean(proc.stdout + proc.stderr, "scan-many output")
-    _assert_clean(_sqlite_dump(db), "scan-many database")
+    _assert_clean(sqlite_dump(db), "scan-many database")
 
     for header in (
         f"apikey: {BAD_HEADER_VALUES['non-ASCII']}",
@@ -313,7 +302,7 @@ def test_a_scan_failing_on_a_bad_value_stores_no_repr_and_no_value(  # type: ign
         results.close()
     assert outcome.status == "failed" and outcome.error
     assert BAD_FRAGMENT not in outcome.error and "('" not in outcome.error, outcome.error
-    assert BAD_FRAGMENT not in _sqlite_dump(db)
+    assert BAD_FRAGMENT not in sqlite_dump(db)
 
 
 # -- the service --------------------------------------------------------------------------
@@ -421,4 +410,4 @@ def test_service_masks_secrets_everywhere_and_refuses_bad_values(  # type: ignor
     seen += [out, err]
     for i, text in enumerate(seen):
         _assert_clean(text, i)
-    _assert_clean(_sqlite_dump(db), "service database")
+    _assert_clean(sqlite_dump(db), "service database")
